@@ -1,0 +1,20 @@
+// Types for workload.js, which stays plain JavaScript so pool workers can load it.
+
+export type VariantName = 'uniform' | 'skewed' | 'skewed-tail' | 'skewed-scattered' | 'tiny';
+
+/** One task input: the index, the variant, and the variant's input count (heavy ranges scale with it). */
+export interface TaskInput {
+  readonly i: number;
+  readonly v: VariantName | 'warmup';
+  readonly count: number;
+}
+
+export declare const TINY_N: number;
+export declare const WARMUP_N: number;
+export declare const VARIANTS: Readonly<Record<VariantName, number>>;
+export declare function hash32(x: number): number;
+export declare function isHeavy(v: TaskInput['v'], i: number, count: number): boolean;
+export declare function taskParams(input: TaskInput): { sleepMs: number; n: number };
+export declare function spin(n: number, seed: number): number;
+export declare function crawl(input: TaskInput): Promise<number>;
+export declare function makeInputs(v: TaskInput['v'], count: number): TaskInput[];

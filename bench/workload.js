@@ -1,0 +1,74 @@
+// The seed's fake crawler, deterministic from the input index. Plain ESM JavaScript because
+// pool workers load it without a TypeScript loader; workload.d.ts types it for the bench.
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Summing this many integers takes ~1 µs on the reference machine (run.ts prints the real cost). */
+export const TINY_N = 2300;
+
+/** Warm-up tasks: no sleep, enough work for the JIT to optimize spin() before timing starts. */
+export const WARMUP_N = 200_000;
+
+/** How many inputs each variant has at full size; `--quick` divides these by 10. */
+export const VARIANTS = {
+  uniform: 10_000,
+  skewed: 10_000,
+  'skewed-tail': 10_000,
+  'skewed-scattered': 10_000,
+  tiny: 200_000,
+};
+
+const HEAVY_FACTOR = 8;
+
+/** splitmix32-style finalizer: cheap, well mixed, and the same in every thread. */
+export function hash32(x) {
+  let z = (x + 0x9e3779b9) | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+/** Whether input i of a variant with `count` inputs carries 8x the CPU work. */
+export function isHeavy(v, i, count) {
+  switch (v) {
+    case 'skewed':
+      return i < count / 5;
+    case 'skewed-tail':
+      return i >= count - count / 5;
+    case 'skewed-scattered':
+      // ~20% of inputs, spread by hash so no clustering can be relied on.
+      return hash32(i ^ 0x5bd1e995) % 5 === 0;
+    default:
+      return false;
+  }
+}
+
+/** Sleep and CPU size of one task: sleepMs in [200, 1000], n in [100000, 500000] (x8 if heavy). */
+export function taskParams(input) {
+  const { i, v, count } = input;
+  if (v === 'tiny') return { sleepMs: 0, n: TINY_N };
+  if (v === 'warmup') return { sleepMs: 0, n: WARMUP_N };
+  const sleepMs = 200 + (hash32(i) % 801);
+  const n = 100_000 + (hash32(i + 0x6a09e667) % 400_001);
+  return { sleepMs, n: isHeavy(v, i, count) ? n * HEAVY_FACTOR : n };
+}
+
+/** The CPU part: a loop the JIT cannot remove, since its result is returned and depends on seed. */
+export function spin(n, seed) {
+  let s = 0;
+  for (let k = 0; k < n; k++) s = (s + (k ^ seed)) | 0;
+  return s;
+}
+
+/** One fake-crawler task: wait for the "response", then "parse" it. */
+export async function crawl(input) {
+  const { sleepMs, n } = taskParams(input);
+  if (sleepMs > 0) await sleep(sleepMs);
+  return spin(n, input.i);
+}
+
+/** The inputs of a variant, in submission order. */
+export function makeInputs(v, count) {
+  const inputs = new Array(count);
+  for (let i = 0; i < count; i++) inputs[i] = { i, v, count };
+  return inputs;
+}

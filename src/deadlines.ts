@@ -1,0 +1,85 @@
+/**
+ * Task timeouts with one timer for the whole pool instead of one per task. Tasks with the same
+ * timeout are dispatched in order, so their deadlines are already sorted: a FIFO queue per
+ * distinct timeout value is enough, and settled tasks are dropped lazily from the head.
+ */
+interface Timed {
+  readonly settled: boolean;
+  readonly deadline: number;
+}
+
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+  push(item: T): void {
+    this.items.push(item);
+  }
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+  shift(): void {
+    this.items[this.head++] = undefined as T;
+    // Compact once the dead prefix dominates, so memory follows the live entries.
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+  get size(): number {
+    return this.items.length - this.head;
+  }
+}
+
+export class Deadlines<T extends Timed> {
+  private readonly queues = new Map<number, Fifo<T>>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+
+  constructor(private readonly onExpired: (item: T) => void) {}
+
+  add(item: T, timeout: number): void {
+    let queue = this.queues.get(timeout);
+    if (!queue) this.queues.set(timeout, (queue = new Fifo()));
+    this.dropSettled(queue);
+    queue.push(item);
+    if (item.deadline < this.timerAt) this.arm(item.deadline);
+  }
+
+  clear(): void {
+    this.queues.clear();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+  }
+
+  private arm(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(this.fire, Math.max(0, at - performance.now()));
+    // A pending timeout alone must not keep the process alive; the workers do that while busy.
+    this.timer.unref();
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [timeout, queue] of this.queues) {
+      for (let item = queue.peek(); item !== undefined; item = queue.peek()) {
+        if (!item.settled && item.deadline > now) {
+          next = Math.min(next, item.deadline);
+          break;
+        }
+        queue.shift();
+        if (!item.settled) this.onExpired(item);
+      }
+      if (queue.size === 0) this.queues.delete(timeout);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.arm(next);
+  };
+
+  private dropSettled(queue: Fifo<T>): void {
+    for (let item = queue.peek(); item?.settled; item = queue.peek()) queue.shift();
+  }
+}

@@ -1,0 +1,24 @@
+export {
+  AbortError,
+  DataCloneError,
+  PolyloopError,
+  PoolClosedError,
+  TaskError,
+  TaskModuleError,
+  TimeoutError,
+  WorkerCrashedError,
+} from './errors.ts';
+export type { PoolOptions } from './options.ts';
+export { Pool } from './pool.ts';
+export type {
+  InputOf,
+  Inputs,
+  MapOptions,
+  OutputOf,
+  RunOptions,
+  SetupContext,
+  StreamOptions,
+  StreamResult,
+  TaskContext,
+  TaskModule,
+} from './types.ts';

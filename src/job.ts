@@ -1,0 +1,190 @@
+/**
+ * A job is one `run`, `map` or `stream` call: a lazily pulled input source, and a sink for its
+ * settled tasks. It never pulls more than `lookahead` inputs beyond what its consumer has taken,
+ * which is what bounds memory on an endless input stream.
+ */
+import type { Inputs } from './types.ts';
+
+export interface JobSink {
+  /** One input settled (exactly once per index). */
+  settle(index: number, input: unknown, ok: boolean, result: unknown): void;
+  /** The job cannot go on (its input source threw, the pool broke); nothing more will be settled. */
+  fail(error: Error): void;
+  /** Every input was pulled and settled. */
+  done(): void;
+}
+
+export interface JobOptions {
+  readonly timeout: number;
+  readonly signal: AbortSignal | undefined;
+  readonly lookahead: number;
+  /** Whether the consumer says when it took a result (a stream); otherwise settling releases it. */
+  readonly pacedByConsumer: boolean;
+}
+
+/** How many inputs an async source fetches ahead of the dispatcher's demand. */
+const ASYNC_PREFETCH = 256;
+
+export class Job {
+  readonly timeout: number;
+  readonly signal: AbortSignal | undefined;
+  /** Inputs taken from the source so far; also the next input's index. */
+  pulled = 0;
+  /** Inputs handed to the dispatcher; also the index of the next one handed out. */
+  dispatched = 0;
+  /** Run when the engine drops the job (e.g. to remove an abort listener). */
+  cleanup: (() => void) | undefined;
+  /** Tasks dispatched and not yet settled. */
+  inFlight = 0;
+  /** Results the consumer has taken (a stream) or that settled (run, map). */
+  released = 0;
+  finished = false;
+
+  private readonly lookahead: number;
+  private readonly pacedByConsumer: boolean;
+  private readonly sync: Iterator<unknown> | undefined;
+  private readonly async: AsyncIterator<unknown> | undefined;
+  private exhausted = false;
+  private readonly buffer: unknown[] = [];
+  private fetching = false;
+
+  constructor(
+    inputs: Inputs<unknown>,
+    readonly sink: JobSink,
+    options: JobOptions,
+    /** Called when an async source has new inputs ready. */
+    private readonly onReadable: () => void,
+  ) {
+    this.timeout = options.timeout;
+    this.signal = options.signal;
+    this.lookahead = options.lookahead;
+    this.pacedByConsumer = options.pacedByConsumer;
+    if (typeof (inputs as Iterable<unknown>)?.[Symbol.iterator] === 'function') {
+      this.sync = (inputs as Iterable<unknown>)[Symbol.iterator]();
+    } else if (typeof (inputs as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function') {
+      this.async = (inputs as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    } else {
+      throw new TypeError('Expected `inputs` to be an Iterable or an AsyncIterable');
+    }
+  }
+
+  /** Inputs that may still be pulled before the consumer catches up. */
+  private room(): number {
+    return this.lookahead - (this.pulled - this.released);
+  }
+
+  /** Whether `take` could return something right now. */
+  hasReady(): boolean {
+    if (this.finished || this.room() <= 0) return false;
+    return this.sync ? !this.exhausted : this.buffer.length > 0;
+  }
+
+  /** Take up to `max` inputs, appending them to `out`; returns how many. */
+  take(max: number, out: unknown[]): number {
+    if (this.finished) return 0;
+    const n = Math.min(max, this.room());
+    let taken = 0;
+    if (this.sync) {
+      while (taken < n && !this.exhausted) {
+        let step: IteratorResult<unknown>;
+        try {
+          step = this.sync.next();
+        } catch (error) {
+          this.failSource(error);
+          return taken;
+        }
+        if (step.done) {
+          this.exhausted = true;
+          break;
+        }
+        out.push(step.value);
+        taken++;
+      }
+      this.pulled += taken;
+    } else {
+      taken = Math.min(n, this.buffer.length);
+      for (let i = 0; i < taken; i++) out.push(this.buffer[i]);
+      this.buffer.splice(0, taken);
+      // `pulled` counts fetched inputs (they sit in memory), so it was advanced by `fetch`.
+      this.fetch();
+    }
+    this.inFlight += taken;
+    this.dispatched += taken;
+    return taken;
+  }
+
+  /** Keep a small buffer of an async source's inputs ready for the dispatcher. */
+  fetch(): void {
+    if (!this.async || this.fetching || this.exhausted || this.finished) return;
+    this.fetching = true;
+    void this.fetchLoop(this.async);
+  }
+
+  private async fetchLoop(source: AsyncIterator<unknown>): Promise<void> {
+    try {
+      while (
+        !this.exhausted &&
+        !this.finished &&
+        this.buffer.length < ASYNC_PREFETCH &&
+        this.room() > 0
+      ) {
+        const step = await source.next();
+        if (this.finished) return;
+        if (step.done) {
+          this.exhausted = true;
+        } else {
+          this.buffer.push(step.value);
+          this.pulled++;
+        }
+        this.onReadable();
+      }
+    } catch (error) {
+      this.failSource(error);
+    } finally {
+      this.fetching = false;
+    }
+    this.checkDone();
+  }
+
+  /** The consumer took results: there may be room to pull more. */
+  release(count: number): void {
+    this.released += count;
+    if (this.async) this.fetch();
+  }
+
+  /** A task of this job settled. */
+  settle(index: number, input: unknown, ok: boolean, result: unknown): void {
+    this.inFlight--;
+    if (!this.pacedByConsumer) this.release(1);
+    this.sink.settle(index, input, ok, result);
+    this.checkDone();
+  }
+
+  checkDone(): void {
+    if (this.finished || !this.exhausted || this.inFlight > 0 || this.buffer.length > 0) return;
+    this.finished = true;
+    this.sink.done();
+  }
+
+  /** Stop for good: pull nothing more, and let the source clean up (a generator's `finally`). */
+  stop(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.buffer.length = 0;
+    try {
+      const closing = (this.sync ?? this.async)?.return?.();
+      if (closing && typeof (closing as Promise<unknown>).catch === 'function') {
+        (closing as Promise<unknown>).catch(() => {});
+      }
+    } catch {
+      // A source that throws while closing has nothing more to give us.
+    }
+  }
+
+  private failSource(error: unknown): void {
+    if (this.finished) return;
+    this.exhausted = true;
+    this.finished = true;
+    this.sink.fail(error instanceof Error ? error : new Error(String(error)));
+  }
+}

@@ -1,0 +1,95 @@
+import { availableParallelism } from 'node:os';
+
+/** Options of `new Pool()`. Validated up front: a bad value throws a TypeError naming the option. */
+export interface PoolOptions {
+  /**
+   * How many workers (threads), each with its own event loop.
+   * @default os.availableParallelism()
+   * @example { workers: 4 }
+   */
+  readonly workers?: number | undefined;
+  /**
+   * The most tasks in flight on one worker at once. Tasks are async: a worker runs up to this
+   * many concurrently on its event loop (like `Promise.all` over a slice), so I/O-bound tasks
+   * want it high. The pool keeps fewer in flight when a worker's CPU is already saturated,
+   * so heavy tasks do not pile up on one core.
+   * @default 1000
+   * @example { concurrency: 200 }
+   */
+  readonly concurrency?: number | undefined;
+  /**
+   * Milliseconds before a task settles with `TimeoutError` (and its `ctx.signal` fires).
+   * `run`, `map` and `stream` can override it per call.
+   * @default Infinity
+   * @example { timeout: 30_000 }
+   */
+  readonly timeout?: number | undefined;
+}
+
+export interface ResolvedOptions {
+  readonly workers: number;
+  readonly concurrency: number;
+  readonly timeout: number;
+}
+
+export const DEFAULT_CONCURRENCY = 1000;
+
+export function resolveOptions(options: PoolOptions | undefined): ResolvedOptions {
+  if (options === undefined) options = {};
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+  }
+  const known = new Set(['workers', 'concurrency', 'timeout']);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new TypeError(`Unknown option \`${key}\``);
+  }
+  return {
+    workers: positiveInteger('workers', options.workers, availableParallelism()),
+    concurrency: positiveInteger('concurrency', options.concurrency, DEFAULT_CONCURRENCY, true),
+    timeout: validateTimeout('timeout', options.timeout, Number.POSITIVE_INFINITY),
+  };
+}
+
+/** A per-call `timeout`: undefined means "use the pool's". */
+export function validateTimeout(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
+    throw new TypeError(
+      `Expected \`${name}\` to be a positive number of milliseconds or Infinity, got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+export function validateSignal(value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof AbortSignal)) {
+    throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function positiveInteger(
+  name: string,
+  value: unknown,
+  fallback: number,
+  allowInfinity = false,
+): number {
+  if (value === undefined) return fallback;
+  const ok =
+    typeof value === 'number' &&
+    ((Number.isInteger(value) && value >= 1) ||
+      (allowInfinity && value === Number.POSITIVE_INFINITY));
+  if (!ok) {
+    const expected = allowInfinity ? 'an integer >= 1 or Infinity' : 'an integer >= 1';
+    throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `"${value}" (string)`;
+  if (value === null) return 'null';
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return `${String(value)} (${typeof value})`;
+}

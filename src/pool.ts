@@ -1,0 +1,171 @@
+/**
+ * The public face of polyloop: a thin class over the private engine. It validates arguments,
+ * turns calls into jobs, and shapes their results as promises and async iterators.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Engine } from './engine.ts';
+import { TaskModuleError } from './errors.ts';
+import type { Job } from './job.ts';
+import {
+  type PoolOptions,
+  type ResolvedOptions,
+  resolveOptions,
+  validateSignal,
+  validateTimeout,
+} from './options.ts';
+import { ResultStream } from './result-stream.ts';
+import type {
+  InputOf,
+  Inputs,
+  MapOptions,
+  OutputOf,
+  RunOptions,
+  StreamOptions,
+  StreamResult,
+  TaskModule,
+} from './types.ts';
+
+/**
+ * A pool of workers, each an event loop running many tasks of one task module at once.
+ *
+ * Give the module's type to get typed inputs and outputs:
+ * `new Pool<typeof import('./task.js')>(new URL('./task.js', import.meta.url))`.
+ */
+export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable {
+  readonly #engine: Engine;
+  readonly #options: ResolvedOptions;
+
+  constructor(taskModule: URL | string, options?: PoolOptions) {
+    this.#options = resolveOptions(options);
+    this.#engine = new Engine(resolveTaskModule(taskModule), this.#options);
+  }
+
+  /** The number of workers. */
+  get workers(): number {
+    return this.#options.workers;
+  }
+
+  /** Run one task; resolves with its output, rejects with a `PolyloopError`. */
+  run(input: InputOf<M>, options?: RunOptions): Promise<OutputOf<M>> {
+    const call = this.#call(options);
+    return new Promise((resolve, reject) => {
+      this.#engine.submit(
+        [input],
+        {
+          settle: (_index, _input, ok, result) =>
+            ok ? resolve(result as OutputOf<M>) : reject(result),
+          fail: reject,
+          done: () => {},
+        },
+        { ...call, pacedByConsumer: false },
+      );
+    });
+  }
+
+  /**
+   * Run a task per input; resolves with the outputs in input order. Rejects on the first failure
+   * (like `Promise.all`), and then aborts the tasks still running and pulls no more inputs.
+   */
+  map(inputs: Inputs<InputOf<M>>, options?: MapOptions): Promise<Array<OutputOf<M>>> {
+    const call = this.#call(options);
+    return new Promise((resolve, reject) => {
+      const outputs: Array<OutputOf<M>> = [];
+      let job: Job | undefined;
+      job = this.#engine.submit(
+        inputs,
+        {
+          settle: (index, _input, ok, result) => {
+            if (ok) {
+              outputs[index] = result as OutputOf<M>;
+            } else {
+              if (job) this.#engine.abandon(job);
+              reject(result);
+            }
+          },
+          fail: reject,
+          done: () => resolve(outputs),
+        },
+        { ...call, pacedByConsumer: false },
+      );
+    });
+  }
+
+  /**
+   * Run a task per input and yield each settled input as `{index, input, ok, value | error}`:
+   * in completion order, or in input order with `{ ordered: true }`. A failed task is a result,
+   * not an exception. Inputs are pulled only as results are consumed (at most `workers *
+   * concurrency` ahead). Breaking out of the loop aborts the tasks still running.
+   */
+  stream(
+    inputs: Inputs<InputOf<M>>,
+    options?: StreamOptions,
+  ): AsyncIterableIterator<StreamResult<InputOf<M>, OutputOf<M>>> {
+    const call = this.#call(options);
+    const ordered = options?.ordered ?? false;
+    if (typeof ordered !== 'boolean') {
+      throw new TypeError(`Expected \`ordered\` to be a boolean, got ${typeof ordered}`);
+    }
+    const engine = this.#engine;
+    let job: Job | undefined;
+    const stream = new ResultStream(ordered, {
+      start: (sink) => {
+        job = engine.submit(inputs, sink, { ...call, pacedByConsumer: true });
+      },
+      release: (count) => {
+        if (job) engine.release(job, count);
+      },
+      abandon: () => {
+        if (job) engine.abandon(job);
+      },
+    });
+    return stream as AsyncIterableIterator<StreamResult<InputOf<M>, OutputOf<M>>>;
+  }
+
+  /**
+   * Finish every run, map and stream already started, then stop the workers. Calls made after
+   * `close()` reject with `PoolClosedError`.
+   */
+  close(): Promise<void> {
+    return this.#engine.close();
+  }
+
+  /** Abort everything in flight (each call settles with `AbortError`) and stop the workers now. */
+  destroy(): Promise<void> {
+    return this.#engine.destroy();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #call(options: RunOptions | undefined): { timeout: number; signal: AbortSignal | undefined } {
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw new TypeError('Expected the call options to be an object');
+    }
+    return {
+      timeout: validateTimeout('timeout', options?.timeout, this.#options.timeout),
+      signal: validateSignal(options?.signal),
+    };
+  }
+}
+
+/** A file URL string for the worker to import; a missing file fails here, naming the path. */
+function resolveTaskModule(taskModule: URL | string): string {
+  let url: URL;
+  if (taskModule instanceof URL) {
+    url = taskModule;
+  } else if (typeof taskModule === 'string' && taskModule.length > 0) {
+    url =
+      /^[a-z][a-z0-9+.-]*:/i.test(taskModule) && !/^[a-z]:[\\/]/i.test(taskModule)
+        ? new URL(taskModule)
+        : pathToFileURL(resolve(taskModule));
+  } else {
+    throw new TypeError('Expected the task module to be a URL or a path string');
+  }
+  if (url.protocol === 'file:' && !existsSync(fileURLToPath(url))) {
+    throw new TaskModuleError(fileURLToPath(url), 'The task module does not exist');
+  }
+  return url.href;
+}
