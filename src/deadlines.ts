@@ -39,7 +39,10 @@ export class Deadlines<T extends Timed> {
 
   add(item: T, timeout: number): void {
     let queue = this.queues.get(timeout);
-    if (!queue) this.queues.set(timeout, (queue = new Fifo()));
+    if (!queue) {
+      queue = new Fifo();
+      this.queues.set(timeout, queue);
+    }
     this.dropSettled(queue);
     queue.push(item);
     if (item.deadline < this.timerAt) this.arm(item.deadline);

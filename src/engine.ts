@@ -20,28 +20,51 @@ import { reviveError } from './serialize-error.ts';
 import type { Inputs } from './types.ts';
 import { startThreadWorker, type WorkerExit, type WorkerHandle } from './worker-handle.ts';
 
-/** A dispatched, not yet settled task. */
-export interface Task {
+/** Task states within a batch. */
+const RUNNING = 0;
+/** Settled for the caller (timed out, aborted) but still running on its worker. */
+const SETTLED_RUNNING = 1;
+const FINISHED = 2;
+
+/**
+ * The tasks of one `run` message: the unit of bookkeeping on the main thread. A task is
+ * (batch, offset); its input index is `firstIndex + offset`, or `indices[offset]` when the batch
+ * was dealt out of a larger run of inputs.
+ */
+interface Batch {
   readonly id: number;
   readonly job: Job;
-  readonly index: number;
-  readonly input: unknown;
   readonly worker: WorkerSlot;
-  /** Set once the task's outcome was handed to its job (by a result, a timeout or an abort). */
-  settled: boolean;
-  deadline: number;
+  readonly firstIndex: number;
+  readonly indices: number[] | undefined;
+  readonly inputs: unknown[];
+  readonly state: Uint8Array;
+  /** Tasks the worker has not reported finished. */
+  running: number;
+  /** Tasks not yet settled for the caller. */
+  unsettled: number;
+  readonly deadline: number;
+  /** For the deadline queue: nothing left to time out. */
+  readonly settled: boolean;
 }
 
 interface WorkerSlot {
   readonly workerId: number;
   readonly handle: WorkerHandle;
   state: 'starting' | 'ready' | 'closing' | 'gone';
-  /** Tasks sent to the worker that it has not reported finished, settled or not. */
-  readonly tasks: Map<number, Task>;
+  /** Batches with tasks still running on this worker. */
+  readonly batches: Map<number, Batch>;
+  /** Tasks running on this worker, settled or not: what counts against `concurrency`. */
+  running: number;
 }
 
-/** Tasks dealt to one worker per round, so the first fill interleaves inputs across workers. */
-const DEAL_CHUNK = 32;
+/** Inputs of one job taken for dispatch: a contiguous run of input indices. */
+interface Segment {
+  readonly job: Job;
+  readonly firstIndex: number;
+  readonly inputs: unknown[];
+}
+
 /** A worker reports results when this many are pending, or after FLUSH_DELAY_MS. */
 const FLUSH_COUNT = 256;
 const FLUSH_DELAY_MS = 4;
@@ -49,11 +72,10 @@ const FLUSH_DELAY_MS = 4;
 export class Engine {
   private readonly workers: WorkerSlot[] = [];
   private readonly jobs: Job[] = [];
-  private readonly deadlines = new Deadlines<Task>((task) => this.onTimeout(task));
-  private nextTaskId = 0;
+  private readonly deadlines = new Deadlines<Batch>((batch) => this.onTimeout(batch));
+  private nextBatchId = 0;
   private nextWorkerId = 0;
-  /** Rotates which worker and which job are served first, so none is favoured. */
-  private workerTurn = 0;
+  /** Rotates which job is served first, so none is favoured. */
   private jobTurn = 0;
   private dispatching = false;
   private dispatchAgain = false;
@@ -130,9 +152,7 @@ export class Engine {
   /** Stop a job without reporting its unsettled tasks (its consumer is gone, or it already failed). */
   abandon(job: Job): void {
     job.stop();
-    const tasks = this.tasksOf(job);
-    for (const task of tasks) task.settled = true;
-    this.abortInWorkers(tasks, 'abort');
+    for (const batch of this.batchesOf(job)) this.settleAllQuietly(batch, 'abort');
     this.remove(job);
   }
 
@@ -153,6 +173,8 @@ export class Engine {
     this.closed = true;
     await this.whenIdle();
     this.deadlines.clear();
+    // Hold the process open until the workers are really gone.
+    this.setKeepAlive(true);
     await Promise.all(
       this.workers.map(async (worker) => {
         if (worker.state === 'gone') return;
@@ -198,7 +220,8 @@ export class Engine {
     const slot: WorkerSlot = {
       workerId,
       state: 'starting',
-      tasks: new Map(),
+      batches: new Map(),
+      running: 0,
       handle: startThreadWorker(init, {
         message: (message) => this.onMessage(slot, message),
         exit: (exit) => this.onExit(slot, exit),
@@ -228,23 +251,23 @@ export class Engine {
   }
 
   private onResults(worker: WorkerSlot, message: Extract<WorkerToMain, { type: 'results' }>): void {
-    const { okIds, values, failures } = message;
-    for (let i = 0; i < okIds.length; i++) {
-      const task = worker.tasks.get(okIds[i]!);
-      if (task === undefined) continue;
-      worker.tasks.delete(task.id);
-      this.settle(task, true, values[i]);
+    const { okBatches, okOffsets, values, failures } = message;
+    let batch: Batch | undefined;
+    let batchId = -1;
+    for (let i = 0; i < okOffsets.length; i++) {
+      if (okBatches[i] !== batchId) {
+        batchId = okBatches[i]!;
+        batch = worker.batches.get(batchId);
+      }
+      if (batch !== undefined) this.finish(batch, okOffsets[i]!, true, values[i]);
     }
     for (const failure of failures) {
-      const task = worker.tasks.get(failure.id);
-      if (task === undefined) continue;
-      worker.tasks.delete(task.id);
+      const failed = worker.batches.get(failure.batch);
+      if (failed === undefined) continue;
       const cause = reviveError(failure.error);
-      this.settle(
-        task,
-        false,
-        failure.kind === 'threw' ? new TaskError(cause) : new DataCloneError('output', cause),
-      );
+      const error =
+        failure.kind === 'threw' ? new TaskError(cause) : new DataCloneError('output', cause);
+      this.finish(failed, failure.offset, false, error);
     }
     this.dispatch();
   }
@@ -253,17 +276,20 @@ export class Engine {
     const expected = worker.state === 'closing' || worker.state === 'gone';
     worker.state = 'gone';
     const index = this.workers.indexOf(worker);
-    if (expected || (this.closed && this.jobs.length === 0)) return;
+    if (index !== -1) this.workers.splice(index, 1);
+    if (expected) return;
     // An unexpected death: its unsettled tasks fail (retries come with the reliability work),
     // and a fresh worker takes its place.
     const cause = exit.error ?? new Error(`Worker exited with code ${exit.code}`);
     const error = new WorkerCrashedError(`Worker ${worker.workerId} died: ${cause.message}`, {
       cause,
     });
-    for (const task of worker.tasks.values()) this.settle(task, false, error);
-    worker.tasks.clear();
-    if (index !== -1) this.workers.splice(index, 1);
-    if (!this.fatal) this.spawn();
+    for (const batch of [...worker.batches.values()]) {
+      for (let offset = 0; offset < batch.state.length; offset++) {
+        if (batch.state[offset] !== FINISHED) this.finish(batch, offset, false, error);
+      }
+    }
+    if (!this.fatal && !this.closed) this.spawn();
     this.dispatch();
   }
 
@@ -284,8 +310,11 @@ export class Engine {
   // ---- dispatch ----
 
   /**
-   * Deal ready inputs to workers with free slots, DEAL_CHUNK at a time in turn (so no worker gets
-   * a long contiguous run of inputs at start), then send each worker its share as one message.
+   * Deal ready inputs to the workers with free slots, then send each worker its share as one
+   * message. Inputs are dealt in rounds of one per worker, in a fresh random order each round:
+   * a worker's share then never depends on where the heavy inputs sit in the input order (a
+   * plain round-robin gives every even input to one worker of two), and each round splits
+   * evenly, so clusters of heavy inputs split evenly too.
    */
   private dispatch(): void {
     if (this.dispatching) {
@@ -304,149 +333,183 @@ export class Engine {
   }
 
   private dealOnce(): void {
-    const ready = this.workers.filter((w) => w.state === 'ready');
-    if (ready.length === 0 || this.jobs.length === 0) return;
-    const n = ready.length;
-    const outgoing: Array<{ jobs: Job[]; indices: number[]; inputs: unknown[] }> = ready.map(
-      () => ({ jobs: [], indices: [], inputs: [] }),
-    );
-    const free = ready.map((w) => this.options.concurrency - w.tasks.size);
-    const start = this.workerTurn++ % n;
-    let dealt = true;
-    while (dealt) {
-      dealt = false;
-      for (let k = 0; k < n; k++) {
-        const w = (start + k) % n;
-        const want = Math.min(free[w]!, DEAL_CHUNK);
-        if (want <= 0) continue;
-        const got = this.takeInputs(want, outgoing[w]!);
-        if (got === 0) break;
-        free[w]! -= got;
-        dealt = true;
-      }
+    if (this.jobs.length === 0) return;
+    const open: WorkerSlot[] = [];
+    const free: number[] = [];
+    let capacity = 0;
+    for (const worker of this.workers) {
+      const room = worker.state === 'ready' ? this.options.concurrency - worker.running : 0;
+      if (room <= 0) continue;
+      open.push(worker);
+      free.push(room);
+      capacity += room;
     }
-    for (let w = 0; w < n; w++) {
-      const batch = outgoing[w]!;
-      if (batch.inputs.length > 0) this.send(ready[w]!, batch.jobs, batch.indices, batch.inputs);
+    if (open.length === 0) return;
+    // `capacity` is Infinity only with unbounded concurrency; each job's lookahead bounds it then.
+    const segments = this.takeSegments(capacity);
+    if (open.length === 1) {
+      for (const segment of segments) {
+        this.send(open[0]!, segment.job, segment.firstIndex, undefined, segment.inputs);
+      }
+      return;
+    }
+    const order = open.map((_, w) => w);
+    for (const segment of segments) {
+      const indices: number[][] = open.map(() => []);
+      const inputs: unknown[][] = open.map(() => []);
+      const count = segment.inputs.length;
+      let next = 0;
+      while (next < count) {
+        shuffle(order);
+        for (const w of order) {
+          if (next >= count) break;
+          if (free[w]! <= 0) continue;
+          free[w]!--;
+          indices[w]!.push(segment.firstIndex + next);
+          inputs[w]!.push(segment.inputs[next]);
+          next++;
+        }
+      }
+      for (let w = 0; w < open.length; w++) {
+        if (inputs[w]!.length > 0) this.send(open[w]!, segment.job, -1, indices[w], inputs[w]!);
+      }
     }
   }
 
   /** Take up to `max` inputs from the jobs, in turn. */
-  private takeInputs(
-    max: number,
-    out: { jobs: Job[]; indices: number[]; inputs: unknown[] },
-  ): number {
+  private takeSegments(max: number): Segment[] {
+    const segments: Segment[] = [];
     let taken = 0;
     for (let tries = 0; tries < this.jobs.length && taken < max; tries++) {
       const job = this.jobs[this.jobTurn++ % this.jobs.length]!;
       if (!job.hasReady()) continue;
-      const base = job.dispatched;
-      const got = job.take(max - taken, out.inputs);
-      for (let i = 0; i < got; i++) {
-        out.jobs.push(job);
-        out.indices.push(base + i);
-      }
+      const firstIndex = job.dispatched;
+      const inputs: unknown[] = [];
+      const got = job.take(max - taken, inputs);
+      if (got > 0) segments.push({ job, firstIndex, inputs });
       taken += got;
     }
-    return taken;
+    return segments;
   }
 
-  private send(worker: WorkerSlot, jobs: Job[], indices: number[], inputs: unknown[]): void {
-    const firstId = this.nextTaskId;
-    this.nextTaskId += inputs.length;
-    try {
-      worker.handle.send({ type: 'run', firstId, inputs });
-    } catch {
-      this.sendOneByOne(worker, firstId, jobs, indices, inputs);
-      return;
-    }
-    const now = performance.now();
-    for (let i = 0; i < inputs.length; i++) {
-      this.track(worker, firstId + i, jobs[i]!, indices[i]!, inputs[i], now);
-    }
-  }
-
-  /** A batch failed to clone: send its inputs one by one so only the bad ones fail. */
-  private sendOneByOne(
+  private send(
     worker: WorkerSlot,
-    firstId: number,
-    jobs: Job[],
-    indices: number[],
+    job: Job,
+    firstIndex: number,
+    indices: number[] | undefined,
     inputs: unknown[],
   ): void {
-    const now = performance.now();
-    for (let i = 0; i < inputs.length; i++) {
-      const id = firstId + i;
-      const task = this.track(worker, id, jobs[i]!, indices[i]!, inputs[i], now);
-      try {
-        worker.handle.send({ type: 'run', firstId: id, inputs: [inputs[i]] });
-      } catch (error) {
-        worker.tasks.delete(id);
-        this.settle(task, false, new DataCloneError('input', error));
+    const id = this.nextBatchId++;
+    try {
+      worker.handle.send({ type: 'run', batch: id, inputs });
+    } catch {
+      // An input cannot be cloned: send them one by one so only the bad ones fail.
+      for (let i = 0; i < inputs.length; i++) {
+        const index = indices ? indices[i]! : firstIndex + i;
+        const single = this.nextBatchId++;
+        try {
+          worker.handle.send({ type: 'run', batch: single, inputs: [inputs[i]] });
+        } catch (error) {
+          job.settle(index, inputs[i], false, new DataCloneError('input', error));
+          continue;
+        }
+        this.track(single, worker, job, index, undefined, [inputs[i]]);
       }
+      return;
     }
+    this.track(id, worker, job, firstIndex, indices, inputs);
   }
 
   private track(
-    worker: WorkerSlot,
     id: number,
+    worker: WorkerSlot,
     job: Job,
-    index: number,
-    input: unknown,
-    now: number,
-  ): Task {
-    const task: Task = {
+    firstIndex: number,
+    indices: number[] | undefined,
+    inputs: unknown[],
+  ): void {
+    const n = inputs.length;
+    const batch: Batch = {
       id,
       job,
-      index,
-      input,
       worker,
-      settled: false,
-      deadline: now + job.timeout,
+      firstIndex,
+      indices,
+      inputs,
+      state: new Uint8Array(n),
+      running: n,
+      unsettled: n,
+      deadline: performance.now() + job.timeout,
+      get settled() {
+        return this.unsettled === 0;
+      },
     };
-    worker.tasks.set(id, task);
-    if (job.timeout !== Number.POSITIVE_INFINITY) this.deadlines.add(task, job.timeout);
-    return task;
+    worker.batches.set(id, batch);
+    worker.running += n;
+    if (job.timeout !== Number.POSITIVE_INFINITY) this.deadlines.add(batch, job.timeout);
   }
 
   // ---- settling ----
 
-  private settle(task: Task, ok: boolean, result: unknown): void {
-    if (task.settled) return;
-    task.settled = true;
-    task.job.settle(task.index, task.input, ok, result);
-  }
-
-  private onTimeout(task: Task): void {
-    if (task.settled) return;
-    this.settle(task, false, new TimeoutError(task.job.timeout));
-    this.abortInWorkers([task], 'timeout');
-  }
-
-  private abortInWorkers(tasks: Iterable<Task>, reason: 'timeout' | 'abort'): void {
-    const byWorker = new Map<WorkerSlot, number[]>();
-    for (const task of tasks) {
-      if (task.worker.state === 'gone') continue;
-      let ids = byWorker.get(task.worker);
-      if (!ids) byWorker.set(task.worker, (ids = []));
-      ids.push(task.id);
+  /** The worker reported the task done: settle it unless a timeout or abort already did. */
+  private finish(batch: Batch, offset: number, ok: boolean, result: unknown): void {
+    const state = batch.state[offset];
+    if (state === FINISHED || state === undefined) return;
+    batch.state[offset] = FINISHED;
+    if (state === RUNNING) {
+      batch.unsettled--;
+      batch.job.settle(indexOf(batch, offset), batch.inputs[offset], ok, result);
     }
-    for (const [worker, ids] of byWorker) {
-      try {
-        worker.handle.send({ type: 'abort', ids, reason });
-      } catch {
-        // The worker is on its way out; its exit handler deals with its tasks.
-      }
+    batch.inputs[offset] = undefined;
+    batch.worker.running--;
+    if (--batch.running === 0) batch.worker.batches.delete(batch.id);
+  }
+
+  /** Settle a task for its caller while it keeps running (and keeps its slot) on the worker. */
+  private settleEarly(batch: Batch, offset: number, error: Error): void {
+    if (batch.state[offset] !== RUNNING) return;
+    batch.state[offset] = SETTLED_RUNNING;
+    batch.unsettled--;
+    batch.job.settle(indexOf(batch, offset), batch.inputs[offset], false, error);
+  }
+
+  private onTimeout(batch: Batch): void {
+    const offsets: number[] = [];
+    const error = new TimeoutError(batch.job.timeout);
+    for (let offset = 0; offset < batch.state.length; offset++) {
+      if (batch.state[offset] !== RUNNING) continue;
+      offsets.push(offset);
+      this.settleEarly(batch, offset, error);
+    }
+    this.abortInWorker(batch, offsets, 'timeout');
+  }
+
+  /** Mark a batch's unsettled tasks settled without reporting them, and fire their signals. */
+  private settleAllQuietly(batch: Batch, reason: 'abort' | 'timeout'): void {
+    const offsets: number[] = [];
+    for (let offset = 0; offset < batch.state.length; offset++) {
+      if (batch.state[offset] !== RUNNING) continue;
+      batch.state[offset] = SETTLED_RUNNING;
+      batch.unsettled--;
+      offsets.push(offset);
+    }
+    this.abortInWorker(batch, offsets, reason);
+  }
+
+  private abortInWorker(batch: Batch, offsets: number[], reason: 'timeout' | 'abort'): void {
+    if (offsets.length === 0 || batch.worker.state === 'gone') return;
+    try {
+      batch.worker.handle.send({ type: 'abort', batch: batch.id, offsets, reason });
+    } catch {
+      // The worker is on its way out; its exit handler deals with its tasks.
     }
   }
 
-  /** The job's tasks still on workers; unsettled only unless `all`. */
-  private tasksOf(job: Job, all = false): Task[] {
-    const found: Task[] = [];
+  /** The job's batches still on workers. */
+  private batchesOf(job: Job): Batch[] {
+    const found: Batch[] = [];
     for (const worker of this.workers) {
-      for (const task of worker.tasks.values()) {
-        if (task.job === job && (all || !task.settled)) found.push(task);
-      }
+      for (const batch of worker.batches.values()) if (batch.job === job) found.push(batch);
     }
     return found;
   }
@@ -460,6 +523,20 @@ export class Engine {
       this.setKeepAlive(false);
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
+  }
+}
+
+function indexOf(batch: Batch, offset: number): number {
+  return batch.indices ? batch.indices[offset]! : batch.firstIndex + offset;
+}
+
+/** Fisher-Yates, in place. */
+function shuffle(items: number[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    const swap = items[i]!;
+    items[i] = items[j]!;
+    items[j] = swap;
   }
 }
 

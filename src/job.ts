@@ -101,6 +101,8 @@ export class Job {
         taken++;
       }
       this.pulled += taken;
+      // The source ran dry with nothing left in flight: nobody else would notice the job is done.
+      if (taken === 0 && this.exhausted) this.checkDone();
     } else {
       taken = Math.min(n, this.buffer.length);
       for (let i = 0; i < taken; i++) out.push(this.buffer[i]);

@@ -13,12 +13,21 @@ export interface WorkerInit {
   readonly flushDelayMs: number;
 }
 
+/**
+ * Tasks are addressed as (batch id, offset in the batch): the main thread tracks batches, not
+ * tasks, so its bookkeeping per task is a few array slots rather than an object and a map entry.
+ */
 export type MainToWorker =
   | { readonly type: 'init'; readonly init: WorkerInit }
-  /** Start tasks `firstId`, `firstId + 1`, ... with these inputs. */
-  | { readonly type: 'run'; readonly firstId: number; readonly inputs: unknown[] }
+  /** Start one task per input. */
+  | { readonly type: 'run'; readonly batch: number; readonly inputs: unknown[] }
   /** Fire `ctx.signal` of these tasks (they keep their slot until they actually finish). */
-  | { readonly type: 'abort'; readonly ids: number[]; readonly reason: 'timeout' | 'abort' }
+  | {
+      readonly type: 'abort';
+      readonly batch: number;
+      readonly offsets: number[];
+      readonly reason: 'timeout' | 'abort';
+    }
   /** No more tasks will come: exit once the last result is flushed. */
   | { readonly type: 'close' };
 
@@ -28,14 +37,16 @@ export type WorkerToMain =
   | {
       readonly type: 'results';
       /** Tasks that fulfilled, and their values, position by position. */
-      readonly okIds: number[];
+      readonly okBatches: number[];
+      readonly okOffsets: number[];
       readonly values: unknown[];
       /** Tasks that threw, or whose value could not be cloned (rare, so one object each). */
       readonly failures: TaskFailure[];
     };
 
 export interface TaskFailure {
-  readonly id: number;
+  readonly batch: number;
+  readonly offset: number;
   readonly kind: 'threw' | 'output-not-cloneable';
   readonly error: SerializedError;
 }

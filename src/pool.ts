@@ -78,6 +78,8 @@ export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable 
         {
           settle: (index, _input, ok, result) => {
             if (ok) {
+              // Grow by push: writing far past the end would turn the array into a slow dictionary.
+              while (outputs.length < index) outputs.push(undefined as OutputOf<M>);
               outputs[index] = result as OutputOf<M>;
             } else {
               if (job) this.#engine.abandon(job);

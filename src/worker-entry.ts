@@ -46,13 +46,32 @@ class Context implements TaskContext {
   }
 }
 
+/** Tasks started per turn of the event loop. */
+const START_SLICE = 512;
+
+/** The tasks of one `run` message still running, by offset. */
+interface RunningBatch {
+  readonly contexts: Array<Context | undefined>;
+  running: number;
+}
+
 class WorkerRuntime {
-  private readonly running = new Map<number, Context>();
-  private okIds: number[] = [];
+  private readonly batches = new Map<number, RunningBatch>();
+  private running = 0;
+  private okBatches: number[] = [];
+  private okOffsets: number[] = [];
   private values: unknown[] = [];
   private failures: TaskFailure[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
+  /** Batches whose tasks are not all started yet, and whether a start turn is scheduled. */
+  private readonly toStart: Array<{
+    id: number;
+    batch: RunningBatch;
+    inputs: unknown[];
+    next: number;
+  }> = [];
+  private starting = false;
   private closing = false;
   private taskFn: TaskModule['default'] = () => undefined;
 
@@ -93,18 +112,18 @@ class WorkerRuntime {
 
   private onMessage(message: MainToWorker): void {
     switch (message.type) {
-      case 'run': {
-        const { firstId, inputs } = message;
-        for (let i = 0; i < inputs.length; i++) this.runTask(firstId + i, inputs[i]);
+      case 'run':
+        this.runBatch(message.batch, message.inputs);
         break;
-      }
       case 'abort': {
-        for (const id of message.ids) {
+        const contexts = this.batches.get(message.batch)?.contexts;
+        if (!contexts) break;
+        for (const offset of message.offsets) {
           const reason = new Error(
             message.reason === 'timeout' ? 'Task timed out' : 'Task aborted',
           );
           reason.name = message.reason === 'timeout' ? 'TimeoutError' : 'AbortError';
-          this.running.get(id)?.abort(reason);
+          contexts[offset]?.abort(reason);
         }
         break;
       }
@@ -117,38 +136,82 @@ class WorkerRuntime {
     }
   }
 
-  private runTask(id: number, input: unknown): void {
+  /**
+   * Start a batch's tasks, at most START_SLICE per turn of the event loop: a huge batch (with
+   * unbounded concurrency) then still streams its results back while it is being started, and a
+   * message from the main thread (an abort) is never stuck behind it.
+   */
+  private runBatch(id: number, inputs: unknown[]): void {
+    const n = inputs.length;
+    const batch: RunningBatch = { contexts: new Array(n), running: n };
+    this.batches.set(id, batch);
+    this.running += n;
+    this.toStart.push({ id, batch, inputs, next: 0 });
+    if (!this.starting) this.startSome();
+  }
+
+  private readonly startSome = (): void => {
+    this.starting = false;
+    let budget = START_SLICE;
+    while (budget > 0 && this.toStart.length > 0) {
+      const pending = this.toStart[0]!;
+      const end = Math.min(pending.inputs.length, pending.next + budget);
+      for (let offset = pending.next; offset < end; offset++) {
+        this.runTask(pending.id, pending.batch, offset, pending.inputs[offset]);
+      }
+      budget -= end - pending.next;
+      pending.next = end;
+      if (end === pending.inputs.length) this.toStart.shift();
+    }
+    if (this.toStart.length > 0) {
+      this.starting = true;
+      setImmediate(this.startSome);
+    }
+  };
+
+  private runTask(id: number, batch: RunningBatch, offset: number, input: unknown): void {
     const ctx = new Context(this.init.workerId);
-    this.running.set(id, ctx);
+    batch.contexts[offset] = ctx;
     let result: unknown;
     try {
       result = this.taskFn(input, ctx);
     } catch (error) {
-      this.fail(id, error);
+      this.fail(id, batch, offset, error);
       return;
     }
     // Plain values settle without a promise round trip; thenables are awaited.
     if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') {
       (result as PromiseLike<unknown>).then(
-        (value) => this.succeed(id, value),
-        (error) => this.fail(id, error),
+        (value) => this.succeed(id, batch, offset, value),
+        (error) => this.fail(id, batch, offset, error),
       );
     } else {
-      this.succeed(id, result);
+      this.succeed(id, batch, offset, result);
     }
   }
 
-  private succeed(id: number, value: unknown): void {
-    this.running.delete(id);
-    this.okIds.push(id);
+  private finish(id: number, batch: RunningBatch, offset: number): void {
+    batch.contexts[offset] = undefined;
+    this.running--;
+    if (--batch.running === 0) this.batches.delete(id);
+  }
+
+  private succeed(id: number, batch: RunningBatch, offset: number, value: unknown): void {
+    this.finish(id, batch, offset);
+    this.okBatches.push(id);
+    this.okOffsets.push(offset);
     this.values.push(value);
     this.scheduleFlush();
   }
 
-  private fail(id: number, error: unknown): void {
-    this.running.delete(id);
-    this.failures.push({ id, kind: 'threw', error: serializeError(error) });
+  private fail(id: number, batch: RunningBatch, offset: number, error: unknown): void {
+    this.finish(id, batch, offset);
+    this.failures.push({ batch: id, offset, kind: 'threw', error: serializeError(error) });
     this.scheduleFlush();
+  }
+
+  private pending(): number {
+    return this.okOffsets.length + this.failures.length;
   }
 
   /**
@@ -156,8 +219,7 @@ class WorkerRuntime {
    * `run()` is not delayed), otherwise after a short delay that gathers more of them.
    */
   private scheduleFlush(): void {
-    const pending = this.okIds.length + this.failures.length;
-    if (pending >= this.init.flushCount || this.running.size === 0) {
+    if (this.pending() >= this.init.flushCount || this.running === 0) {
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(this.flush);
@@ -173,14 +235,16 @@ class WorkerRuntime {
       clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
     }
-    if (this.okIds.length === 0 && this.failures.length === 0) return;
-    const message: WorkerToMain = {
+    if (this.pending() === 0) return;
+    const message: Extract<WorkerToMain, { type: 'results' }> = {
       type: 'results',
-      okIds: this.okIds,
+      okBatches: this.okBatches,
+      okOffsets: this.okOffsets,
       values: this.values,
       failures: this.failures,
     };
-    this.okIds = [];
+    this.okBatches = [];
+    this.okOffsets = [];
     this.values = [];
     this.failures = [];
     try {
@@ -194,22 +258,33 @@ class WorkerRuntime {
 
   private postOneByOne(message: Extract<WorkerToMain, { type: 'results' }>): void {
     const failures = [...message.failures];
-    for (let i = 0; i < message.okIds.length; i++) {
-      const id = message.okIds[i]!;
-      const value = message.values[i];
+    for (let i = 0; i < message.okOffsets.length; i++) {
+      const batch = message.okBatches[i]!;
+      const offset = message.okOffsets[i]!;
       try {
-        this.channel.post({ type: 'results', okIds: [id], values: [value], failures: [] });
+        this.channel.post({
+          type: 'results',
+          okBatches: [batch],
+          okOffsets: [offset],
+          values: [message.values[i]],
+          failures: [],
+        });
       } catch (error) {
-        failures.push({ id, kind: 'output-not-cloneable', error: serializeError(error) });
+        failures.push({
+          batch,
+          offset,
+          kind: 'output-not-cloneable',
+          error: serializeError(error),
+        });
       }
     }
     if (failures.length > 0) {
-      this.channel.post({ type: 'results', okIds: [], values: [], failures });
+      this.channel.post({ type: 'results', okBatches: [], okOffsets: [], values: [], failures });
     }
   }
 
   private exitIfIdle(): void {
-    if (this.closing && this.running.size === 0 && this.okIds.length + this.failures.length === 0) {
+    if (this.closing && this.running === 0 && this.pending() === 0) {
       // Exit explicitly: a task module's keep-alive sockets or timers must not hold the worker open.
       setImmediate(() => process.exit(0));
     }
