@@ -65,6 +65,9 @@ interface Segment {
   readonly inputs: unknown[];
 }
 
+/** Workers in a row that may die before they are ready before the pool gives up. */
+const MAX_START_FAILURES = 3;
+
 /** A worker reports results when this many are pending, or after FLUSH_DELAY_MS. */
 const FLUSH_COUNT = 256;
 const FLUSH_DELAY_MS = 4;
@@ -80,6 +83,8 @@ export class Engine {
   private dispatching = false;
   private dispatchAgain = false;
   private fatal: Error | undefined;
+  /** Workers that died before they were ready, since one last became ready. */
+  private startFailures = 0;
   private closed = false;
   private readonly idleWaiters: Array<() => void> = [];
 
@@ -235,6 +240,7 @@ export class Engine {
     switch (message.type) {
       case 'ready':
         if (worker.state === 'starting') worker.state = 'ready';
+        this.startFailures = 0;
         this.dispatch();
         break;
       case 'results':
@@ -274,10 +280,22 @@ export class Engine {
 
   private onExit(worker: WorkerSlot, exit: WorkerExit): void {
     const expected = worker.state === 'closing' || worker.state === 'gone';
+    const diedAtStart = worker.state === 'starting';
     worker.state = 'gone';
     const index = this.workers.indexOf(worker);
     if (index !== -1) this.workers.splice(index, 1);
     if (expected) return;
+    if (diedAtStart && ++this.startFailures >= MAX_START_FAILURES) {
+      // Respawning a worker that cannot start would loop forever: fail everything instead.
+      const cause = exit.error ?? new Error(`Worker exited with code ${exit.code}`);
+      this.onFatal(
+        new WorkerCrashedError(
+          `${MAX_START_FAILURES} workers in a row died before they were ready: ${cause.message}`,
+          { cause },
+        ),
+      );
+      return;
+    }
     // An unexpected death: its unsettled tasks fail (retries come with the reliability work),
     // and a fresh worker takes its place.
     const cause = exit.error ?? new Error(`Worker exited with code ${exit.code}`);

@@ -69,6 +69,7 @@ export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable 
    * (like `Promise.all`), and then aborts the tasks still running and pulls no more inputs.
    */
   map(inputs: Inputs<InputOf<M>>, options?: MapOptions): Promise<Array<OutputOf<M>>> {
+    assertInputs(inputs);
     const call = this.#call(options);
     return new Promise((resolve, reject) => {
       const outputs: Array<OutputOf<M>> = [];
@@ -104,6 +105,7 @@ export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable 
     inputs: Inputs<InputOf<M>>,
     options?: StreamOptions,
   ): AsyncIterableIterator<StreamResult<InputOf<M>, OutputOf<M>>> {
+    assertInputs(inputs);
     const call = this.#call(options);
     const ordered = options?.ordered ?? false;
     if (typeof ordered !== 'boolean') {
@@ -150,6 +152,17 @@ export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable 
       timeout: validateTimeout('timeout', options?.timeout, this.#options.timeout),
       signal: validateSignal(options?.signal),
     };
+  }
+}
+
+function assertInputs(inputs: unknown): void {
+  const iterable =
+    inputs !== null &&
+    inputs !== undefined &&
+    (typeof (inputs as Iterable<unknown>)[Symbol.iterator] === 'function' ||
+      typeof (inputs as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function');
+  if (!iterable) {
+    throw new TypeError('Expected `inputs` to be an Iterable or an AsyncIterable');
   }
 }
 

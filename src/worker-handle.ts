@@ -34,10 +34,30 @@ const entryUrl = new URL(
 // When polyloop itself runs from source (tsx), its worker entry is TypeScript too.
 const entryExecArgv = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
 
+/**
+ * The parent's node options, less those that describe the parent's own entry point: a worker
+ * started from `node --input-type=module -e ...` would otherwise refuse to load its file.
+ */
+export function workerExecArgv(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    if (arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print') {
+      i++; // and the code that follows
+      continue;
+    }
+    if (arg.startsWith('--input-type') || arg.startsWith('--eval=') || arg.startsWith('--print=')) {
+      continue;
+    }
+    kept.push(arg);
+  }
+  return kept;
+}
+
 export function startThreadWorker(init: WorkerInit, events: WorkerEvents): WorkerHandle {
   const worker = new Worker(entryUrl, {
     workerData: init,
-    ...(entryExecArgv.length > 0 && { execArgv: [...process.execArgv, ...entryExecArgv] }),
+    execArgv: [...workerExecArgv(process.execArgv), ...entryExecArgv],
   });
   let error: Error | undefined;
   let exited = false;

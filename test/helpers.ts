@@ -1,0 +1,36 @@
+/** Shared test utilities: fixture URLs and shared-memory cells the tasks wait on. */
+
+export function fixture(name: string): URL {
+  return new URL(`./fixtures/${name}`, import.meta.url);
+}
+
+/** Shared memory both the test and the workers see (inputs carrying it are shared, not copied). */
+export function cells(count = 8): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(count * Int32Array.BYTES_PER_ELEMENT));
+}
+
+/** Let every task waiting on `cells[slot]` go on. */
+export function release(shared: Int32Array, slot: number): void {
+  Atomics.store(shared, slot, 1);
+  Atomics.notify(shared, slot);
+}
+
+/** Resolves once `shared[slot]` has reached `target` (the tasks count up with 'tick'). */
+export async function reach(shared: Int32Array, slot: number, target: number): Promise<void> {
+  for (let value = Atomics.load(shared, slot); value < target; value = Atomics.load(shared, slot)) {
+    await Atomics.waitAsync(shared, slot, value).value;
+  }
+}
+
+/** Input shapes understood by fixtures/control.js. */
+export type ControlInput =
+  | { op: 'value'; value: unknown }
+  | { op: 'throw'; message?: string }
+  | { op: 'tick'; cells: Int32Array; slot: number; value: unknown }
+  | { op: 'tick-block'; cells: Int32Array; slot: number; gate: number; value: unknown }
+  | { op: 'block'; cells: Int32Array; slot: number; value: unknown }
+  | { op: 'rendezvous'; cells: Int32Array; n: number }
+  | { op: 'wait-abort'; cells?: Int32Array; slot?: number }
+  | { op: 'exit'; code?: number }
+  | { op: 'return-function' }
+  | { op: 'setup-info' };

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AbortError, Pool, PoolClosedError } from '../dist/index.js';
+import { type ControlInput, cells, fixture, reach, release } from './helpers.ts';
+
+describe('lifecycle', () => {
+  it('close() lets started work finish, then stops the workers', async () => {
+    const pool = new Pool(fixture('control.js'), { workers: 2, concurrency: 10 });
+    const shared = cells();
+    const inputs: ControlInput[] = Array.from({ length: 30 }, (_, i) => ({
+      op: 'tick-block',
+      cells: shared,
+      slot: 0,
+      gate: 1,
+      value: i,
+    }));
+    const outputs = pool.map(inputs);
+    await reach(shared, 0, 20);
+    let closed = false;
+    const closing = pool.close().then(() => {
+      closed = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(closed, false, 'close() resolved while tasks were still running');
+    release(shared, 1);
+    assert.deepEqual(
+      await outputs,
+      inputs.map((_, i) => i),
+    );
+    await closing;
+    assert.equal(closed, true);
+  });
+
+  it('run, map and stream reject after close()', async () => {
+    const pool = new Pool(fixture('echo.js'), { workers: 1 });
+    await pool.close();
+    await assert.rejects(
+      pool.run(1),
+      (e: unknown) => e instanceof PoolClosedError && e.code === 'ERR_POLYLOOP_POOL_CLOSED',
+    );
+    await assert.rejects(pool.map([1, 2]), PoolClosedError);
+    await assert.rejects(pool.stream([1]).next(), PoolClosedError);
+  });
+
+  it('destroy() settles everything in flight with AbortError and stops the workers', async () => {
+    const pool = new Pool(fixture('control.js'), { workers: 2, concurrency: 10 });
+    const shared = cells();
+    const settled = (promise: Promise<unknown>) =>
+      promise.then(
+        () => 'fulfilled',
+        (e: unknown) => e,
+      );
+    const running = settled(
+      pool.map(
+        Array.from(
+          { length: 6 },
+          (): ControlInput => ({ op: 'wait-abort', cells: shared, slot: 1 }),
+        ),
+      ),
+    );
+    const single = settled(
+      pool.run({ op: 'tick-block', cells: shared, slot: 0, gate: 2, value: 1 }),
+    );
+    await reach(shared, 0, 1);
+    await pool.destroy();
+    assert.ok((await running) instanceof AbortError);
+    const error = await single;
+    assert.ok(error instanceof AbortError);
+    assert.equal(error.code, 'ERR_POLYLOOP_ABORTED');
+    await assert.rejects(pool.run({ op: 'value', value: 1 }), PoolClosedError);
+  });
+
+  it('supports `await using` through Symbol.asyncDispose', async () => {
+    const pool = new Pool(fixture('echo.js'), { workers: 1 });
+    assert.equal(typeof pool[Symbol.asyncDispose], 'function');
+    assert.equal(await pool.run('x'), 'x');
+    await pool[Symbol.asyncDispose]();
+    await assert.rejects(pool.run('y'), PoolClosedError);
+  });
+
+  it('runs setup once per worker, before its first task', async () => {
+    const pool = new Pool(fixture('control.js'), { workers: 2, concurrency: 4 });
+    try {
+      const infos = (await pool.map(
+        Array.from({ length: 50 }, (): ControlInput => ({ op: 'setup-info' })),
+      )) as Array<{ setupCalls: number; setupWorker: number; workerId: number }>;
+      for (const info of infos) {
+        assert.equal(info.setupCalls, 1);
+        assert.equal(info.setupWorker, info.workerId);
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a forgotten pool does not keep the process alive once idle', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script = `
+      import { Pool } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      const pool = new Pool(${JSON.stringify(fixture('echo.js').href)}, { workers: 2 });
+      console.log(await pool.map([1, 2, 3]));
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      // Not a test-runner child: the runner's variable would make it wait for a parent.
+      env: { ...process.env, NODE_TEST_CONTEXT: undefined },
+    });
+    assert.equal(child.status, 0, child.stderr);
+    assert.match(child.stdout, /\[ 1, 2, 3 \]/);
+  });
+});
