@@ -54,8 +54,15 @@ interface WorkerSlot {
   state: 'starting' | 'ready' | 'closing' | 'gone';
   /** Batches with tasks still running on this worker. */
   readonly batches: Map<number, Batch>;
-  /** Tasks running on this worker, settled or not: what counts against `concurrency`. */
+  /** Tasks running on this worker, settled or not: what counts against `window`. */
   running: number;
+  /**
+   * The most tasks this worker may run at once: starts at INITIAL_WINDOW (or `concurrency` if
+   * lower) and doubles, up to `concurrency`, each time the worker says it sits idle with its
+   * window full — so I/O-bound tasks get all the concurrency they can use, while CPU-bound ones
+   * are not dealt out further ahead than a busy worker can use.
+   */
+  window: number;
 }
 
 /** Inputs of one job taken for dispatch: a contiguous run of input indices. */
@@ -67,6 +74,13 @@ interface Segment {
 
 /** Workers in a row that may die before they are ready before the pool gives up. */
 const MAX_START_FAILURES = 3;
+
+/** A worker's window to begin with (see WorkerSlot.window). */
+const INITIAL_WINDOW = 1024;
+const IDLE_CHECK_MS = 5;
+
+/** Inputs dealt per turn of the event loop (see dispatch). */
+const MAX_DEAL_PER_TURN = 8192;
 
 /** A worker reports results when this many are pending, or after FLUSH_DELAY_MS. */
 const FLUSH_COUNT = 256;
@@ -82,6 +96,8 @@ export class Engine {
   private jobTurn = 0;
   private dispatching = false;
   private dispatchAgain = false;
+  /** A dispatch turn is queued for inputs left over by the last one. */
+  private dispatchQueued = false;
   private fatal: Error | undefined;
   /** Workers that died before they were ready, since one last became ready. */
   private startFailures = 0;
@@ -117,7 +133,7 @@ export class Engine {
       {
         timeout: call.timeout,
         signal: call.signal,
-        lookahead: this.options.workers * this.options.concurrency,
+        lookahead: () => this.totalWindow(),
         pacedByConsumer: call.pacedByConsumer,
       },
       () => this.dispatch(),
@@ -221,12 +237,14 @@ export class Engine {
       workerId,
       flushCount: FLUSH_COUNT,
       flushDelayMs: FLUSH_DELAY_MS,
+      idleCheckMs: IDLE_CHECK_MS,
     };
     const slot: WorkerSlot = {
       workerId,
       state: 'starting',
       batches: new Map(),
       running: 0,
+      window: Math.min(this.options.concurrency, INITIAL_WINDOW),
       handle: startThreadWorker(init, {
         message: (message) => this.onMessage(slot, message),
         exit: (exit) => this.onExit(slot, exit),
@@ -245,6 +263,13 @@ export class Engine {
         break;
       case 'results':
         this.onResults(worker, message);
+        break;
+      case 'idle':
+        // Grow only a full window: an idle worker with free slots is short of inputs, not room.
+        if (worker.running >= worker.window && worker.window < this.options.concurrency) {
+          worker.window = Math.min(this.options.concurrency, worker.window * 2);
+          this.dispatch();
+        }
         break;
       case 'init-error':
         this.onFatal(
@@ -321,6 +346,21 @@ export class Engine {
     }
   }
 
+  /** The tasks all workers may run at once now: how far ahead a job may pull its inputs. */
+  private totalWindow(): number {
+    let total = 0;
+    for (const worker of this.workers) total += worker.window;
+    return total;
+  }
+
+  /**
+   * Workers keep the process alive while there is work: a job, or a task still running (one that
+   * timed out, say). An idle pool someone forgot to close must not hang the program.
+   */
+  private updateKeepAlive(): void {
+    this.setKeepAlive(this.jobs.length > 0 || this.workers.some((worker) => worker.running > 0));
+  }
+
   private setKeepAlive(keepAlive: boolean): void {
     for (const worker of this.workers) worker.handle.setKeepAlive(keepAlive);
   }
@@ -341,35 +381,49 @@ export class Engine {
     }
     this.dispatching = true;
     try {
+      let more = false;
       do {
         this.dispatchAgain = false;
-        this.dealOnce();
-      } while (this.dispatchAgain);
+        more = this.dealOnce();
+      } while (this.dispatchAgain && !more);
+      // Deal the rest on a later turn: the first batches are already running on the workers
+      // while this thread prepares the next ones, and results coming back are not held up.
+      if (more && !this.dispatchQueued) {
+        this.dispatchQueued = true;
+        setImmediate(() => {
+          this.dispatchQueued = false;
+          this.dispatch();
+        });
+      }
     } finally {
       this.dispatching = false;
     }
   }
 
-  private dealOnce(): void {
-    if (this.jobs.length === 0) return;
+  /** Returns whether more could be dealt right away (the turn's cap was reached). */
+  private dealOnce(): boolean {
+    if (this.jobs.length === 0) return false;
     const open: WorkerSlot[] = [];
     const free: number[] = [];
     let capacity = 0;
     for (const worker of this.workers) {
-      const room = worker.state === 'ready' ? this.options.concurrency - worker.running : 0;
+      const room = worker.state === 'ready' ? worker.window - worker.running : 0;
       if (room <= 0) continue;
       open.push(worker);
       free.push(room);
       capacity += room;
     }
-    if (open.length === 0) return;
-    // `capacity` is Infinity only with unbounded concurrency; each job's lookahead bounds it then.
-    const segments = this.takeSegments(capacity);
+    if (open.length === 0) return false;
+    const max = Math.min(capacity, MAX_DEAL_PER_TURN);
+    const segments = this.takeSegments(max);
+    let dealt = 0;
+    for (const segment of segments) dealt += segment.inputs.length;
+    const more = dealt === max && capacity > max;
     if (open.length === 1) {
       for (const segment of segments) {
         this.send(open[0]!, segment.job, segment.firstIndex, undefined, segment.inputs);
       }
-      return;
+      return more;
     }
     const order = open.map((_, w) => w);
     for (const segment of segments) {
@@ -392,6 +446,7 @@ export class Engine {
         if (inputs[w]!.length > 0) this.send(open[w]!, segment.job, -1, indices[w], inputs[w]!);
       }
     }
+    return more;
   }
 
   /** Take up to `max` inputs from the jobs, in turn. */
@@ -479,7 +534,7 @@ export class Engine {
       batch.job.settle(indexOf(batch, offset), batch.inputs[offset], ok, result);
     }
     batch.inputs[offset] = undefined;
-    batch.worker.running--;
+    if (--batch.worker.running === 0 && this.jobs.length === 0) this.updateKeepAlive();
     if (--batch.running === 0) batch.worker.batches.delete(batch.id);
   }
 
@@ -538,7 +593,7 @@ export class Engine {
     this.jobs.splice(index, 1);
     job.cleanup?.();
     if (this.jobs.length === 0) {
-      this.setKeepAlive(false);
+      this.updateKeepAlive();
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
   }

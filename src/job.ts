@@ -17,7 +17,8 @@ export interface JobSink {
 export interface JobOptions {
   readonly timeout: number;
   readonly signal: AbortSignal | undefined;
-  readonly lookahead: number;
+  /** The most inputs pulled and not yet released; read each time (the pool's window grows). */
+  readonly lookahead: () => number;
   /** Whether the consumer says when it took a result (a stream); otherwise settling releases it. */
   readonly pacedByConsumer: boolean;
 }
@@ -40,8 +41,10 @@ export class Job {
   released = 0;
   finished = false;
 
-  private readonly lookahead: number;
+  private readonly lookahead: () => number;
   private readonly pacedByConsumer: boolean;
+  /** Arrays are read by index: no iterator result object per input on the hot path. */
+  private readonly array: readonly unknown[] | undefined;
   private readonly sync: Iterator<unknown> | undefined;
   private readonly async: AsyncIterator<unknown> | undefined;
   private exhausted = false;
@@ -59,7 +62,9 @@ export class Job {
     this.signal = options.signal;
     this.lookahead = options.lookahead;
     this.pacedByConsumer = options.pacedByConsumer;
-    if (typeof (inputs as Iterable<unknown>)?.[Symbol.iterator] === 'function') {
+    if (Array.isArray(inputs)) {
+      this.array = inputs;
+    } else if (typeof (inputs as Iterable<unknown>)?.[Symbol.iterator] === 'function') {
       this.sync = (inputs as Iterable<unknown>)[Symbol.iterator]();
     } else if (typeof (inputs as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function') {
       this.async = (inputs as AsyncIterable<unknown>)[Symbol.asyncIterator]();
@@ -70,13 +75,13 @@ export class Job {
 
   /** Inputs that may still be pulled before the consumer catches up. */
   private room(): number {
-    return this.lookahead - (this.pulled - this.released);
+    return this.lookahead() - (this.pulled - this.released);
   }
 
   /** Whether `take` could return something right now. */
   hasReady(): boolean {
     if (this.finished || this.room() <= 0) return false;
-    return this.sync ? !this.exhausted : this.buffer.length > 0;
+    return this.async ? this.buffer.length > 0 : !this.exhausted;
   }
 
   /** Take up to `max` inputs, appending them to `out`; returns how many. */
@@ -84,7 +89,17 @@ export class Job {
     if (this.finished) return 0;
     const n = Math.min(max, this.room());
     let taken = 0;
-    if (this.sync) {
+    if (this.array) {
+      const array = this.array;
+      const end = Math.min(array.length, this.pulled + n);
+      for (let i = this.pulled; i < end; i++) out.push(array[i]);
+      taken = end - this.pulled;
+      this.pulled = end;
+      if (end === array.length) {
+        this.exhausted = true;
+        if (taken === 0) this.checkDone();
+      }
+    } else if (this.sync) {
       while (taken < n && !this.exhausted) {
         let step: IteratorResult<unknown>;
         try {

@@ -11,6 +11,8 @@ export interface WorkerInit {
   /** Results are flushed when this many are pending, or after `flushDelayMs`, whichever comes first. */
   readonly flushCount: number;
   readonly flushDelayMs: number;
+  /** How often the worker checks whether it is idle while it has tasks (see 'idle'). */
+  readonly idleCheckMs: number;
 }
 
 /**
@@ -33,6 +35,8 @@ export type MainToWorker =
 
 export type WorkerToMain =
   | { readonly type: 'ready' }
+  /** The worker's event loop sat mostly idle while it had tasks: they wait on I/O, send more. */
+  | { readonly type: 'idle' }
   | { readonly type: 'init-error'; readonly error: SerializedError; readonly reason: InitFailure }
   | {
       readonly type: 'results';

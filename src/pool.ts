@@ -72,7 +72,8 @@ export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable 
     assertInputs(inputs);
     const call = this.#call(options);
     return new Promise((resolve, reject) => {
-      const outputs: Array<OutputOf<M>> = [];
+      // Sized up front when we know the count: results arrive out of order.
+      const outputs: Array<OutputOf<M>> = Array.isArray(inputs) ? new Array(inputs.length) : [];
       let job: Job | undefined;
       job = this.#engine.submit(
         inputs,

@@ -2,6 +2,7 @@
  * The worker side: imports the task module, then runs every task it is given concurrently on this
  * worker's event loop, and sends results back in batches.
  */
+import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { MainToWorker, TaskFailure, WorkerInit, WorkerToMain } from './messages.ts';
 import { serializeError } from './serialize-error.ts';
@@ -45,6 +46,9 @@ class Context implements TaskContext {
     this.controller?.abort(reason);
   }
 }
+
+/** Below this event-loop utilization, a worker with tasks is waiting on them, not working. */
+const IDLE_UTILIZATION = 0.5;
 
 /** Tasks started per turn of the event loop. */
 const START_SLICE = 512;
@@ -108,7 +112,21 @@ class WorkerRuntime {
     }
     this.channel.onMessage((message) => this.onMessage(message));
     this.channel.post({ type: 'ready' });
+    setInterval(this.checkIdle, this.init.idleCheckMs).unref();
   }
+
+  private lastUtilization: EventLoopUtilization = performance.eventLoopUtilization();
+
+  /**
+   * Tasks that wait on I/O leave the loop idle: then this worker can take more of them at once,
+   * and says so. A busy loop never asks, so CPU-bound tasks are not piled onto it.
+   */
+  private readonly checkIdle = (): void => {
+    const now = performance.eventLoopUtilization();
+    const { utilization } = performance.eventLoopUtilization(now, this.lastUtilization);
+    this.lastUtilization = now;
+    if (this.running > 0 && utilization < IDLE_UTILIZATION) this.channel.post({ type: 'idle' });
+  };
 
   private onMessage(message: MainToWorker): void {
     switch (message.type) {
