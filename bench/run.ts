@@ -2,10 +2,11 @@
 // Usage: node --import tsx bench/run.ts [--runs N] [--variants a,b] [--contestants a,b]
 //        [--workers P] [--quick]
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { parseBenchArgs } from './args.ts';
-import { calibrate } from './calibrate.ts';
+import { type Calibration, calibrate, combine } from './calibrate.ts';
 import type { ContestantName } from './contestants/index.ts';
+import { polyloopOptions } from './contestants/polyloop-options.ts';
 import { idealMs } from './ideal.ts';
 import { type Outcomes, renderReport, type VariantPlan } from './report.ts';
 import { runChild } from './spawn-child.ts';
@@ -19,46 +20,50 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 async function main(): Promise<void> {
   const args = parseBenchArgs(process.argv.slice(2));
   const started = Date.now();
+  // The machine may be shared; a high load average explains otherwise odd numbers.
+  const loadBefore = loadavg()[0]!;
 
-  log('calibrating...');
-  const cal = calibrate();
-  const plans: VariantPlan[] = args.variants.map((variant) => {
-    const count = args.quick ? VARIANTS[variant] / 10 : VARIANTS[variant];
-    return {
-      variant,
-      count,
-      ideal1: idealMs(variant, count, cal.nsPerInt, 1),
-      idealP: idealMs(variant, count, cal.nsPerInt, args.workers),
-    };
-  });
-
-  const outcomes: Outcomes = new Map(plans.map((p) => [p.variant, new Map()]));
-  const total = args.runs * plans.length * args.contestants.length;
+  const jobs = args.variants.map((variant) => ({
+    variant,
+    count: args.quick ? VARIANTS[variant] / 10 : VARIANTS[variant],
+  }));
+  const outcomes: Outcomes = new Map(jobs.map((j) => [j.variant, new Map()]));
+  const calibrations: Calibration[] = [];
+  const total = args.runs * jobs.length * args.contestants.length;
   let done = 0;
   // Interleaved (run, variant, contestant) so slow drift of the machine hits everyone alike;
   // the contestant order rotates per run so nobody always goes first.
   for (let run = 0; run < args.runs; run++) {
-    for (const plan of plans) {
-      const order = rotate(args.contestants, run);
-      for (const contestant of order) {
+    // Calibrated again each run, for the same reason; the ideal uses the median.
+    calibrations.push(calibrate());
+    log(`run ${run + 1}: ${calibrations.at(-1)!.nsPerInt.toFixed(3)} ns per summed integer`);
+    for (const { variant, count } of jobs) {
+      for (const contestant of rotate(args.contestants, run)) {
         const outcome = await runChild({
           contestant,
-          variant: plan.variant,
-          count: plan.count,
+          variant,
+          count,
           workers: args.workers,
           timeoutMs: CHILD_TIMEOUT_MS,
         });
-        const byContestant = outcomes.get(plan.variant)!;
+        const byContestant = outcomes.get(variant)!;
         const list = byContestant.get(contestant) ?? [];
         list[run] = outcome;
         byContestant.set(contestant, list);
         done++;
         const what = outcome.ok ? `${(outcome.ms / 1000).toFixed(2)} s` : `FAILED ${outcome.error}`;
-        log(`[${done}/${total}] run ${run + 1} ${plan.variant} ${contestant}: ${what}`);
+        log(`[${done}/${total}] run ${run + 1} ${variant} ${contestant}: ${what}`);
       }
     }
   }
 
+  const cal = combine(calibrations);
+  const plans: VariantPlan[] = jobs.map(({ variant, count }) => ({
+    variant,
+    count,
+    ideal1: idealMs(variant, count, cal.nsPerInt, 1),
+    idealP: idealMs(variant, count, cal.nsPerInt, args.workers),
+  }));
   const machine = [
     '# polyloop benchmark',
     '',
@@ -66,9 +71,11 @@ async function main(): Promise<void> {
       `${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${process.platform}/${process.arch}`,
     `- Node ${process.version}; P = ${args.workers} workers; ${args.runs} runs (medians)` +
       `${args.quick ? '; **quick** (1/10 of the tasks)' : ''}`,
-    `- Calibration: ${cal.nsPerInt.toFixed(3)} ns per summed integer; a tiny task (${TINY_N} ` +
-      `integers) costs ${cal.tinyTaskUs.toFixed(2)} µs of CPU`,
+    `- polyloop options: \`${JSON.stringify(polyloopOptions)}\` (+ workers)`,
+    `- Calibration (CPU time, median of one per run): ${cal.nsPerInt.toFixed(3)} ns per summed ` +
+      `integer; a tiny task (${TINY_N} integers) costs ${cal.tinyTaskUs.toFixed(2)} µs of CPU`,
     `- Date: ${new Date().toISOString()}; total bench time ${((Date.now() - started) / 60_000).toFixed(1)} min`,
+    `- Load average (1 min) before / after: ${loadBefore.toFixed(2)} / ${loadavg()[0]!.toFixed(2)}`,
   ];
   const report = renderReport({ machine, plans, contestants: args.contestants }, outcomes);
   process.stdout.write(report);

@@ -12,7 +12,7 @@ export interface TaskInput {
 export declare const TINY_N: number;
 export declare const WARMUP_N: number;
 export declare const VARIANTS: Readonly<Record<VariantName, number>>;
-export declare function hash32(x: number): number;
+export declare function hash30(x: number): number;
 export declare function isHeavy(v: TaskInput['v'], i: number, count: number): boolean;
 export declare function taskParams(input: TaskInput): { sleepMs: number; n: number };
 export declare function spin(n: number, seed: number): number;

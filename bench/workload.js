@@ -19,12 +19,16 @@ export const VARIANTS = {
 
 const HEAVY_FACTOR = 8;
 
-/** splitmix32-style finalizer: cheap, well mixed, and the same in every thread. */
-export function hash32(x) {
+/**
+ * splitmix32-style finalizer: cheap, well mixed, and the same in every thread. Returns 30 bits so
+ * V8 keeps everything derived from it a small integer: a loop bound stored as a heap double made
+ * spin() measurably slower and noisier than the calibration loop.
+ */
+export function hash30(x) {
   let z = (x + 0x9e3779b9) | 0;
   z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
   z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  return (z ^ (z >>> 16)) >>> 0;
+  return (z ^ (z >>> 16)) >>> 2;
 }
 
 /** Whether input i of a variant with `count` inputs carries 8x the CPU work. */
@@ -36,7 +40,7 @@ export function isHeavy(v, i, count) {
       return i >= count - count / 5;
     case 'skewed-scattered':
       // ~20% of inputs, spread by hash so no clustering can be relied on.
-      return hash32(i ^ 0x5bd1e995) % 5 === 0;
+      return hash30(i ^ 0x5bd1e995) % 5 === 0;
     default:
       return false;
   }
@@ -47,8 +51,8 @@ export function taskParams(input) {
   const { i, v, count } = input;
   if (v === 'tiny') return { sleepMs: 0, n: TINY_N };
   if (v === 'warmup') return { sleepMs: 0, n: WARMUP_N };
-  const sleepMs = 200 + (hash32(i) % 801);
-  const n = 100_000 + (hash32(i + 0x6a09e667) % 400_001);
+  const sleepMs = 200 + (hash30(i) % 801);
+  const n = 100_000 + (hash30(i + 0x6a09e667) % 400_001);
   return { sleepMs, n: isHeavy(v, i, count) ? n * HEAVY_FACTOR : n };
 }
 

@@ -54,15 +54,8 @@ interface WorkerSlot {
   state: 'starting' | 'ready' | 'closing' | 'gone';
   /** Batches with tasks still running on this worker. */
   readonly batches: Map<number, Batch>;
-  /** Tasks running on this worker, settled or not: what counts against `window`. */
+  /** Tasks running on this worker, settled or not: what counts against the window. */
   running: number;
-  /**
-   * The most tasks this worker may run at once: starts at INITIAL_WINDOW (or `concurrency` if
-   * lower) and doubles, up to `concurrency`, each time the worker says it sits idle with its
-   * window full — so I/O-bound tasks get all the concurrency they can use, while CPU-bound ones
-   * are not dealt out further ahead than a busy worker can use.
-   */
-  window: number;
 }
 
 /** Inputs of one job taken for dispatch: a contiguous run of input indices. */
@@ -75,7 +68,7 @@ interface Segment {
 /** Workers in a row that may die before they are ready before the pool gives up. */
 const MAX_START_FAILURES = 3;
 
-/** A worker's window to begin with (see WorkerSlot.window). */
+/** The window to begin with (see Engine.window). */
 const INITIAL_WINDOW = 1024;
 const IDLE_CHECK_MS = 5;
 
@@ -99,15 +92,25 @@ export class Engine {
   /** A dispatch turn is queued for inputs left over by the last one. */
   private dispatchQueued = false;
   private fatal: Error | undefined;
+  /**
+   * The most tasks one worker may run at once. It starts at INITIAL_WINDOW (or `concurrency` if
+   * lower) and doubles, up to `concurrency`, each time a worker says it sits idle with its window
+   * full: I/O-bound tasks get all the concurrency they can use, while CPU-bound ones are not dealt
+   * out further ahead than a busy worker can use. One window for all workers, so that growing it
+   * deals the new inputs evenly instead of to whichever worker asked first.
+   */
+  private window: number;
   /** Workers that died before they were ready, since one last became ready. */
   private startFailures = 0;
   private closed = false;
   private readonly idleWaiters: Array<() => void> = [];
+  private readonly readyWaiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
 
   constructor(
     private readonly moduleUrl: string,
     private readonly options: ResolvedOptions,
   ) {
+    this.window = Math.min(options.concurrency, INITIAL_WINDOW);
     for (let i = 0; i < options.workers; i++) this.spawn();
   }
 
@@ -183,6 +186,23 @@ export class Engine {
     this.dispatch();
   }
 
+  /** Resolves once every worker has started (imported the task module and run `setup`). */
+  ready(): Promise<void> {
+    if (this.fatal) return Promise.reject(this.fatal);
+    if (this.closed) return Promise.reject(new PoolClosedError());
+    if (this.workers.every((worker) => worker.state !== 'starting')) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.readyWaiters.push({ resolve, reject });
+      this.updateKeepAlive();
+    });
+  }
+
+  private notifyReady(): void {
+    if (this.workers.some((worker) => worker.state === 'starting')) return;
+    for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
+    this.updateKeepAlive();
+  }
+
   /** Resolves once no job is active (every input pulled and settled). */
   whenIdle(): Promise<void> {
     if (this.jobs.length === 0) return Promise.resolve();
@@ -244,13 +264,12 @@ export class Engine {
       state: 'starting',
       batches: new Map(),
       running: 0,
-      window: Math.min(this.options.concurrency, INITIAL_WINDOW),
       handle: startThreadWorker(init, {
         message: (message) => this.onMessage(slot, message),
         exit: (exit) => this.onExit(slot, exit),
       }),
     };
-    slot.handle.setKeepAlive(this.jobs.length > 0);
+    slot.handle.setKeepAlive(this.jobs.length > 0 || this.readyWaiters.length > 0);
     this.workers.push(slot);
   }
 
@@ -259,6 +278,7 @@ export class Engine {
       case 'ready':
         if (worker.state === 'starting') worker.state = 'ready';
         this.startFailures = 0;
+        this.notifyReady();
         this.dispatch();
         break;
       case 'results':
@@ -266,8 +286,13 @@ export class Engine {
         break;
       case 'idle':
         // Grow only a full window: an idle worker with free slots is short of inputs, not room.
-        if (worker.running >= worker.window && worker.window < this.options.concurrency) {
-          worker.window = Math.min(this.options.concurrency, worker.window * 2);
+        // And not while workers are starting: the ready ones would take their share.
+        if (
+          worker.running >= this.window &&
+          this.window < this.options.concurrency &&
+          !this.workers.some((w) => w.state === 'starting')
+        ) {
+          this.window = Math.min(this.options.concurrency, this.window * 2);
           this.dispatch();
         }
         break;
@@ -339,6 +364,7 @@ export class Engine {
   private onFatal(error: PolyloopError): void {
     if (this.fatal) return;
     this.fatal = error;
+    for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
     for (const job of [...this.jobs]) job.sink.fail(error);
     for (const worker of this.workers) {
       worker.state = 'gone';
@@ -348,9 +374,7 @@ export class Engine {
 
   /** The tasks all workers may run at once now: how far ahead a job may pull its inputs. */
   private totalWindow(): number {
-    let total = 0;
-    for (const worker of this.workers) total += worker.window;
-    return total;
+    return this.window * this.options.workers;
   }
 
   /**
@@ -358,7 +382,11 @@ export class Engine {
    * timed out, say). An idle pool someone forgot to close must not hang the program.
    */
   private updateKeepAlive(): void {
-    this.setKeepAlive(this.jobs.length > 0 || this.workers.some((worker) => worker.running > 0));
+    this.setKeepAlive(
+      this.jobs.length > 0 ||
+        this.readyWaiters.length > 0 ||
+        this.workers.some((worker) => worker.running > 0),
+    );
   }
 
   private setKeepAlive(keepAlive: boolean): void {
@@ -407,7 +435,7 @@ export class Engine {
     const free: number[] = [];
     let capacity = 0;
     for (const worker of this.workers) {
-      const room = worker.state === 'ready' ? worker.window - worker.running : 0;
+      const room = worker.state === 'ready' ? this.window - worker.running : 0;
       if (room <= 0) continue;
       open.push(worker);
       free.push(room);

@@ -47,6 +47,15 @@ export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable 
     return this.#options.workers;
   }
 
+  /**
+   * Resolves once every worker has started: imported the task module and run its `setup`.
+   * Optional (calls made before then wait for the workers), but it surfaces a broken task module
+   * at start, and lets a benchmark start timing with every worker up.
+   */
+  ready(): Promise<void> {
+    return this.#engine.ready();
+  }
+
   /** Run one task; resolves with its output, rejects with a `PolyloopError`. */
   run(input: InputOf<M>, options?: RunOptions): Promise<OutputOf<M>> {
     const call = this.#call(options);

@@ -2,5 +2,8 @@
 // POLYLOOP_CONCURRENCY=N overrides the per-worker cap; unset means the library default.
 const fromEnv = process.env.POLYLOOP_CONCURRENCY;
 
-export const polyloopOptions: { readonly concurrency?: number } =
-  fromEnv === undefined || fromEnv === '' ? {} : { concurrency: Number(fromEnv) };
+// Unbounded by default, like the one event loop's Promise.all and the peers' settings: the pool's
+// adaptive window decides how many tasks each worker really holds.
+export const polyloopOptions: { readonly concurrency?: number } = {
+  concurrency: fromEnv === undefined || fromEnv === '' ? Number.POSITIVE_INFINITY : Number(fromEnv),
+};

@@ -10,6 +10,7 @@ export function create(): Contestant {
   return {
     async start({ workers }) {
       pool = new Pool(TASK_FILE, { ...polyloopOptions, workers });
+      await pool.ready();
       await pool.map(warmupInputs(workers));
     },
     run(inputs) {
