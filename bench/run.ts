@@ -71,7 +71,7 @@ async function main(): Promise<void> {
       `${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${process.platform}/${process.arch}`,
     `- Node ${process.version}; P = ${args.workers} workers; ${args.runs} runs (medians)` +
       `${args.quick ? '; **quick** (1/10 of the tasks)' : ''}`,
-    `- polyloop options: \`${JSON.stringify(polyloopOptions)}\` (+ workers)`,
+    `- polyloop options: \`${describe(polyloopOptions)}\` (+ workers)`,
     `- Calibration (CPU time, median of one per run): ${cal.nsPerInt.toFixed(3)} ns per summed ` +
       `integer; a tiny task (${TINY_N} integers) costs ${cal.tinyTaskUs.toFixed(2)} µs of CPU`,
     `- Date: ${new Date().toISOString()}; total bench time ${((Date.now() - started) / 60_000).toFixed(1)} min`,
@@ -85,6 +85,11 @@ async function main(): Promise<void> {
   await writeFile(tmp, report);
   await rename(tmp, new URL('latest.md', RESULTS_DIR));
   log('wrote bench/results/latest.md');
+}
+
+// JSON.stringify would print Infinity (an unbounded window) as null.
+function describe(options: object): string {
+  return JSON.stringify(options, (_key, value) => (value === Infinity ? 'Infinity' : value));
 }
 
 function rotate(list: readonly ContestantName[], by: number): ContestantName[] {

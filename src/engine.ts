@@ -183,8 +183,17 @@ export class Engine {
   /** The consumer of a stream took `count` results: it may pull more. */
   release(job: Job, count: number): void {
     job.release(count);
-    this.dispatch();
+    // A consumer takes results one by one; dealing once per turn of the loop is plenty.
+    if (!this.dispatchQueued) {
+      this.dispatchQueued = true;
+      setImmediate(this.queuedDispatch);
+    }
   }
+
+  private readonly queuedDispatch = (): void => {
+    this.dispatchQueued = false;
+    this.dispatch();
+  };
 
   /** Resolves once every worker has started (imported the task module and run `setup`). */
   ready(): Promise<void> {
@@ -214,12 +223,12 @@ export class Engine {
     this.closed = true;
     await this.whenIdle();
     this.deadlines.clear();
+    for (const worker of this.workers) if (worker.state !== 'gone') worker.state = 'closing';
     // Hold the process open until the workers are really gone.
-    this.setKeepAlive(true);
+    this.updateKeepAlive();
     await Promise.all(
       this.workers.map(async (worker) => {
         if (worker.state === 'gone') return;
-        worker.state = 'closing';
         try {
           worker.handle.send({ type: 'close' });
         } catch {
@@ -378,14 +387,15 @@ export class Engine {
   }
 
   /**
-   * Workers keep the process alive while there is work: a job, or a task still running (one that
-   * timed out, say). An idle pool someone forgot to close must not hang the program.
+   * Workers keep the process alive while there is work: a job, a task still running (one that
+   * timed out, say), a wait for them to start or to exit. An idle pool someone forgot to close
+   * must not hang the program.
    */
   private updateKeepAlive(): void {
     this.setKeepAlive(
       this.jobs.length > 0 ||
         this.readyWaiters.length > 0 ||
-        this.workers.some((worker) => worker.running > 0),
+        this.workers.some((worker) => worker.running > 0 || worker.state === 'closing'),
     );
   }
 
@@ -418,10 +428,7 @@ export class Engine {
       // while this thread prepares the next ones, and results coming back are not held up.
       if (more && !this.dispatchQueued) {
         this.dispatchQueued = true;
-        setImmediate(() => {
-          this.dispatchQueued = false;
-          this.dispatch();
-        });
+        setImmediate(this.queuedDispatch);
       }
     } finally {
       this.dispatching = false;

@@ -22,6 +22,27 @@ describe('concurrency and backpressure', () => {
     }
   });
 
+  it('with unbounded concurrency, grows its window until waiting tasks all run at once', async () => {
+    // 3,000 tasks that only finish once all have started: more than the starting window, so the
+    // pool must see its worker idle with a full window and widen it.
+    const pool = new Pool(fixture('control.js'), {
+      workers: 1,
+      concurrency: Number.POSITIVE_INFINITY,
+    });
+    try {
+      const shared = cells();
+      const inputs: ControlInput[] = Array.from({ length: 3000 }, () => ({
+        op: 'rendezvous',
+        cells: shared,
+        n: 3000,
+      }));
+      await pool.map(inputs);
+      assert.equal(Atomics.load(shared, 0), 3000);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('never runs more than `concurrency` tasks at once on a worker', async () => {
     // Room for 10 tasks in all; 11 tasks that each count themselves in, then wait at a gate.
     const pool = new Pool(fixture('control.js'), { workers: 2, concurrency: 5 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AbortError, Pool, PoolClosedError } from '../dist/index.js';
+import { AbortError, Pool, PoolClosedError, TaskModuleError } from '../dist/index.js';
 import { type ControlInput, cells, fixture, reach, release } from './helpers.ts';
 
 describe('lifecycle', () => {
@@ -68,6 +68,20 @@ describe('lifecycle', () => {
     assert.ok(error instanceof AbortError);
     assert.equal(error.code, 'ERR_POLYLOOP_ABORTED');
     await assert.rejects(pool.run({ op: 'value', value: 1 }), PoolClosedError);
+  });
+
+  it('ready() resolves once every worker has started, and rejects for a broken module', async () => {
+    const pool = new Pool(fixture('control.js'), { workers: 2 });
+    await pool.ready();
+    const infos = (await pool.map(
+      Array.from({ length: 20 }, (): ControlInput => ({ op: 'setup-info' })),
+    )) as Array<{ setupCalls: number }>;
+    assert.ok(infos.every((info) => info.setupCalls === 1));
+    await pool.close();
+
+    const broken = new Pool(fixture('throws-on-import.js'), { workers: 2 });
+    await assert.rejects(broken.ready(), TaskModuleError);
+    await broken.close();
   });
 
   it('supports `await using` through Symbol.asyncDispose', async () => {
