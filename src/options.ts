@@ -9,11 +9,12 @@ export interface PoolOptions {
    */
   readonly workers?: number | undefined;
   /**
-   * The most tasks in flight on one worker at once. Tasks are async: a worker runs up to this
-   * many concurrently on its event loop (like `Promise.all` over a slice), so I/O-bound tasks
-   * want it high. The pool keeps fewer in flight when a worker's CPU is already saturated,
-   * so heavy tasks do not pile up on one core.
-   * @default 1000
+   * The most tasks in flight on one worker at once. Tasks are async: a worker runs many
+   * concurrently on its event loop (like `Promise.all` over a slice). The pool starts each worker
+   * at 1,024 (or this, if lower) and widens that window, up to this cap, only while a worker sits
+   * idle with its window full — tasks waiting on I/O — so CPU-bound tasks are not piled up
+   * ahead of a busy core. Lower it to bound sockets or memory per worker; `Infinity` is allowed.
+   * @default 10000
    * @example { concurrency: 200 }
    */
   readonly concurrency?: number | undefined;
@@ -32,7 +33,7 @@ export interface ResolvedOptions {
   readonly timeout: number;
 }
 
-export const DEFAULT_CONCURRENCY = 1000;
+export const DEFAULT_CONCURRENCY = 10_000;
 
 export function resolveOptions(options: PoolOptions | undefined): ResolvedOptions {
   if (options === undefined) options = {};
