@@ -9,6 +9,7 @@ import type { ContestantName } from './contestants/index.ts';
 import { polyloopOptions } from './contestants/polyloop-options.ts';
 import { idealMs } from './ideal.ts';
 import { type Outcomes, renderReport, type VariantPlan } from './report.ts';
+import { measureScaling } from './scaling.ts';
 import { runChild } from './spawn-child.ts';
 import { TINY_N, VARIANTS } from './workload.js';
 
@@ -29,6 +30,10 @@ async function main(): Promise<void> {
   }));
   const outcomes: Outcomes = new Map(jobs.map((j) => [j.variant, new Map()]));
   const calibrations: Calibration[] = [];
+  const scaling = await measureScaling(args.workers);
+  log(
+    `CPU scaling: ${args.workers} threads spinning at once run at ${scaling.toFixed(2)}x one thread's speed each`,
+  );
   const total = args.runs * jobs.length * args.contestants.length;
   let done = 0;
   // Interleaved (run, variant, contestant) so slow drift of the machine hits everyone alike;
@@ -74,6 +79,8 @@ async function main(): Promise<void> {
     `- polyloop options: \`${describe(polyloopOptions)}\` (+ workers)`,
     `- Calibration (CPU time, median of one per run): ${cal.nsPerInt.toFixed(3)} ns per summed ` +
       `integer; a tiny task (${TINY_N} integers) costs ${cal.tinyTaskUs.toFixed(2)} µs of CPU`,
+    `- CPU scaling: ${args.workers} threads spinning side by side each run at ${scaling.toFixed(2)}x ` +
+      'the speed of one alone (ideal(P) assumes 1.00)',
     `- Date: ${new Date().toISOString()}; total bench time ${((Date.now() - started) / 60_000).toFixed(1)} min`,
     `- Load average (1 min) before / after: ${loadBefore.toFixed(2)} / ${loadavg()[0]!.toFixed(2)}`,
   ];
