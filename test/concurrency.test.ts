@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Pool } from '../dist/index.js';
-import { type ControlInput, cells, fixture, reach, release } from './helpers.ts';
+import { type ControlInput, cells, fixture, gatedInputs, reach, release } from './helpers.ts';
 
 describe('concurrency and backpressure', () => {
   it('runs many tasks at once on a single worker', async () => {
@@ -48,13 +48,7 @@ describe('concurrency and backpressure', () => {
     const pool = new Pool(fixture('control.js'), { workers: 2, concurrency: 5 });
     try {
       const shared = cells();
-      const inputs: ControlInput[] = Array.from({ length: 11 }, (_, i) => ({
-        op: 'tick-block',
-        cells: shared,
-        slot: 0,
-        gate: 1,
-        value: i,
-      }));
+      const inputs = gatedInputs(11, shared);
       const outputs = pool.map(inputs);
       await reach(shared, 0, 10);
       // The 11th would have gone out with the first 10; give its worker time to show it.

@@ -22,6 +22,20 @@ export async function reach(shared: Int32Array, slot: number, target: number): P
   }
 }
 
+/**
+ * `count` tasks that each count themselves in at `cells[0]` when they start, then wait until
+ * `cells[1]` is released; task i returns i.
+ */
+export function gatedInputs(count: number, shared: Int32Array): ControlInput[] {
+  return Array.from({ length: count }, (_, i) => ({
+    op: 'tick-block',
+    cells: shared,
+    slot: 0,
+    gate: 1,
+    value: i,
+  }));
+}
+
 /** Input shapes understood by fixtures/control.js. */
 export type ControlInput =
   | { op: 'value'; value: unknown }

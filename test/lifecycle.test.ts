@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AbortError, Pool, PoolClosedError, TaskModuleError } from '../dist/index.js';
-import { type ControlInput, cells, fixture, reach, release } from './helpers.ts';
+import { type ControlInput, cells, fixture, gatedInputs, reach, release } from './helpers.ts';
 
 describe('lifecycle', () => {
   it('close() lets started work finish, then stops the workers', async () => {
     const pool = new Pool(fixture('control.js'), { workers: 2, concurrency: 10 });
     const shared = cells();
-    const inputs: ControlInput[] = Array.from({ length: 30 }, (_, i) => ({
-      op: 'tick-block',
-      cells: shared,
-      slot: 0,
-      gate: 1,
-      value: i,
-    }));
+    const inputs = gatedInputs(30, shared);
     const outputs = pool.map(inputs);
     await reach(shared, 0, 20);
     let closed = false;
