@@ -38,6 +38,8 @@ interface Batch {
   readonly firstIndex: number;
   readonly indices: number[] | undefined;
   readonly inputs: unknown[];
+  /** Earlier runs of each task cut short by a dying worker (undefined: all first runs). */
+  readonly attempts: number[] | undefined;
   readonly state: Uint8Array;
   /** Tasks the worker has not reported finished. */
   running: number;
@@ -51,19 +53,36 @@ interface Batch {
 interface WorkerSlot {
   readonly workerId: number;
   readonly handle: WorkerHandle;
-  state: 'starting' | 'ready' | 'closing' | 'gone';
+  /** 'hung': being replaced because a task blocked its event loop. */
+  state: 'starting' | 'ready' | 'hung' | 'closing' | 'gone';
   /** Batches with tasks still running on this worker. */
   readonly batches: Map<number, Batch>;
   /** Tasks running on this worker, settled or not: what counts against the window. */
   running: number;
+  /** When this worker last sent anything: a blocked event loop sends nothing. */
+  lastHeard: number;
 }
 
 /** Inputs of one job taken for dispatch: a contiguous run of input indices. */
 interface Segment {
   readonly job: Job;
   readonly firstIndex: number;
+  /** Explicit input indices (retried tasks), instead of `firstIndex + position`. */
+  readonly indices?: number[];
+  readonly attempts?: number[];
   readonly inputs: unknown[];
 }
+
+/** A task whose worker died under it, waiting to run again. */
+interface Retry {
+  readonly job: Job;
+  readonly index: number;
+  readonly input: unknown;
+  readonly attempts: number;
+}
+
+/** How long a worker with a timed-out task may stay silent before it counts as hung. */
+const HANG_GRACE_MS = 1000;
 
 /** Workers in a row that may die before they are ready before the pool gives up. */
 const MAX_START_FAILURES = 3;
@@ -104,6 +123,8 @@ export class Engine {
   private startFailures = 0;
   private closed = false;
   private readonly idleWaiters: Array<() => void> = [];
+  /** Tasks to run again because their worker died; dealt before new inputs. */
+  private retries: Retry[] = [];
   private readonly readyWaiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
 
   constructor(
@@ -273,6 +294,7 @@ export class Engine {
       state: 'starting',
       batches: new Map(),
       running: 0,
+      lastHeard: performance.now(),
       handle: startThreadWorker(init, {
         message: (message) => this.onMessage(slot, message),
         exit: (exit) => this.onExit(slot, exit),
@@ -283,6 +305,7 @@ export class Engine {
   }
 
   private onMessage(worker: WorkerSlot, message: WorkerToMain): void {
+    worker.lastHeard = performance.now();
     switch (message.type) {
       case 'ready':
         if (worker.state === 'starting') worker.state = 'ready';
@@ -340,6 +363,7 @@ export class Engine {
   private onExit(worker: WorkerSlot, exit: WorkerExit): void {
     const expected = worker.state === 'closing' || worker.state === 'gone';
     const diedAtStart = worker.state === 'starting';
+    const hung = worker.state === 'hung';
     worker.state = 'gone';
     const index = this.workers.indexOf(worker);
     if (index !== -1) this.workers.splice(index, 1);
@@ -355,18 +379,32 @@ export class Engine {
       );
       return;
     }
-    // An unexpected death: its unsettled tasks fail (retries come with the reliability work),
-    // and a fresh worker takes its place.
+    // An unexpected death: the tasks it was running run again elsewhere, up to `retries` times
+    // each (not counted when the worker was killed for another task's hang); a fresh worker
+    // takes its place.
     const cause = exit.error ?? new Error(`Worker exited with code ${exit.code}`);
-    const error = new WorkerCrashedError(`Worker ${worker.workerId} died: ${cause.message}`, {
-      cause,
-    });
-    for (const batch of [...worker.batches.values()]) {
+    const error = new WorkerCrashedError(
+      `Worker ${worker.workerId} died while running the task: ${describeExit(exit)}`,
+      { cause },
+    );
+    for (const batch of worker.batches.values()) {
       for (let offset = 0; offset < batch.state.length; offset++) {
-        if (batch.state[offset] !== FINISHED) this.finish(batch, offset, false, error);
+        const state = batch.state[offset];
+        batch.state[offset] = FINISHED;
+        if (state !== RUNNING || batch.job.finished) continue;
+        const attempts = (batch.attempts?.[offset] ?? 0) + (hung ? 0 : 1);
+        if (attempts > this.options.retries) {
+          batch.unsettled--;
+          batch.job.settle(indexOf(batch, offset), batch.inputs[offset], false, error);
+        } else {
+          const input = batch.inputs[offset];
+          this.retries.push({ job: batch.job, index: indexOf(batch, offset), input, attempts });
+        }
       }
     }
-    if (!this.fatal && !this.closed) this.spawn();
+    worker.batches.clear();
+    worker.running = 0;
+    if (!this.fatal && (!this.closed || this.jobs.length > 0)) this.spawn();
     this.dispatch();
   }
 
@@ -456,7 +494,14 @@ export class Engine {
     const more = dealt === max && capacity > max;
     if (open.length === 1) {
       for (const segment of segments) {
-        this.send(open[0]!, segment.job, segment.firstIndex, undefined, segment.inputs);
+        this.send(
+          open[0]!,
+          segment.job,
+          segment.firstIndex,
+          segment.indices,
+          segment.inputs,
+          segment.attempts,
+        );
       }
       return more;
     }
@@ -464,6 +509,7 @@ export class Engine {
     for (const segment of segments) {
       const indices: number[][] = open.map(() => []);
       const inputs: unknown[][] = open.map(() => []);
+      const attempts: number[][] | undefined = segment.attempts ? open.map(() => []) : undefined;
       const count = segment.inputs.length;
       let next = 0;
       while (next < count) {
@@ -472,13 +518,15 @@ export class Engine {
           if (next >= count) break;
           if (free[w]! <= 0) continue;
           free[w]!--;
-          indices[w]!.push(segment.firstIndex + next);
+          indices[w]!.push(segment.indices ? segment.indices[next]! : segment.firstIndex + next);
+          attempts?.[w]!.push(segment.attempts![next]!);
           inputs[w]!.push(segment.inputs[next]);
           next++;
         }
       }
       for (let w = 0; w < open.length; w++) {
-        if (inputs[w]!.length > 0) this.send(open[w]!, segment.job, -1, indices[w], inputs[w]!);
+        if (inputs[w]!.length === 0) continue;
+        this.send(open[w]!, segment.job, -1, indices[w], inputs[w]!, attempts?.[w]);
       }
     }
     return more;
@@ -488,6 +536,28 @@ export class Engine {
   private takeSegments(max: number): Segment[] {
     const segments: Segment[] = [];
     let taken = 0;
+    if (this.retries.length > 0) {
+      const retries = this.retries.filter((retry) => !retry.job.finished);
+      const now = retries.slice(0, max);
+      this.retries = retries.slice(max);
+      for (const retry of now) {
+        const last = segments.at(-1);
+        if (last?.job === retry.job) {
+          last.indices!.push(retry.index);
+          last.attempts!.push(retry.attempts);
+          last.inputs.push(retry.input);
+        } else {
+          segments.push({
+            job: retry.job,
+            firstIndex: -1,
+            indices: [retry.index],
+            attempts: [retry.attempts],
+            inputs: [retry.input],
+          });
+        }
+      }
+      taken = now.length;
+    }
     for (let tries = 0; tries < this.jobs.length && taken < max; tries++) {
       const job = this.jobs[this.jobTurn++ % this.jobs.length]!;
       if (!job.hasReady()) continue;
@@ -506,6 +576,7 @@ export class Engine {
     firstIndex: number,
     indices: number[] | undefined,
     inputs: unknown[],
+    attempts?: number[],
   ): void {
     const id = this.nextBatchId++;
     try {
@@ -521,11 +592,12 @@ export class Engine {
           job.settle(index, inputs[i], false, new DataCloneError('input', error));
           continue;
         }
-        this.track(single, worker, job, index, undefined, [inputs[i]]);
+        const retried = attempts ? [attempts[i]!] : undefined;
+        this.track(single, worker, job, index, undefined, [inputs[i]], retried);
       }
       return;
     }
-    this.track(id, worker, job, firstIndex, indices, inputs);
+    this.track(id, worker, job, firstIndex, indices, inputs, attempts);
   }
 
   private track(
@@ -535,6 +607,7 @@ export class Engine {
     firstIndex: number,
     indices: number[] | undefined,
     inputs: unknown[],
+    attempts?: number[],
   ): void {
     const n = inputs.length;
     const batch: Batch = {
@@ -544,6 +617,7 @@ export class Engine {
       firstIndex,
       indices,
       inputs,
+      attempts,
       state: new Uint8Array(n),
       running: n,
       unsettled: n,
@@ -590,6 +664,22 @@ export class Engine {
       this.settleEarly(batch, offset, error);
     }
     this.abortInWorker(batch, offsets, 'timeout');
+    if (offsets.length > 0) this.watchForHang(batch.worker);
+  }
+
+  /**
+   * A timed-out task should end once its signal fires. If its worker then says nothing at all for
+   * HANG_GRACE_MS — no result, no idle report — a task is blocking its event loop (an endless
+   * loop, a CPU hog past its timeout): replace the worker. Its other tasks run again elsewhere.
+   */
+  private watchForHang(worker: WorkerSlot): void {
+    const since = performance.now();
+    const timer = setTimeout(() => {
+      if (worker.state !== 'ready' || worker.lastHeard > since || worker.running === 0) return;
+      worker.state = 'hung';
+      void worker.handle.terminate();
+    }, HANG_GRACE_MS);
+    timer.unref();
   }
 
   /** Mark a batch's unsettled tasks settled without reporting them, and fire their signals. */
@@ -632,6 +722,13 @@ export class Engine {
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
   }
+}
+
+function describeExit(exit: WorkerExit): string {
+  const code = (exit.error as { code?: string } | undefined)?.code;
+  if (code === 'ERR_WORKER_OUT_OF_MEMORY') return `it ran out of memory (${exit.error!.message})`;
+  if (exit.error) return `uncaught ${exit.error.name}: ${exit.error.message}`;
+  return `it exited with code ${exit.code}`;
 }
 
 function indexOf(batch: Batch, offset: number): number {

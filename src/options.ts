@@ -25,22 +25,33 @@ export interface PoolOptions {
    * @example { timeout: 30_000 }
    */
   readonly timeout?: number | undefined;
+  /**
+   * How many more times an input runs when the worker running it dies (`process.exit`, an
+   * uncaught error, out of memory) before it settles with `WorkerCrashedError`. Tasks that were
+   * merely on a worker killed because another task hung it are run again without counting.
+   * A task that throws is not retried: that is its answer.
+   * @default 2
+   * @example { retries: 0 }
+   */
+  readonly retries?: number | undefined;
 }
 
 export interface ResolvedOptions {
   readonly workers: number;
   readonly concurrency: number;
   readonly timeout: number;
+  readonly retries: number;
 }
 
 export const DEFAULT_CONCURRENCY = 10_000;
+export const DEFAULT_RETRIES = 2;
 
 export function resolveOptions(options: PoolOptions | undefined): ResolvedOptions {
   if (options === undefined) options = {};
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
   }
-  const known = new Set(['workers', 'concurrency', 'timeout']);
+  const known = new Set(['workers', 'concurrency', 'timeout', 'retries']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`Unknown option \`${key}\``);
   }
@@ -48,6 +59,7 @@ export function resolveOptions(options: PoolOptions | undefined): ResolvedOption
     workers: positiveInteger('workers', options.workers, availableParallelism()),
     concurrency: positiveInteger('concurrency', options.concurrency, DEFAULT_CONCURRENCY, true),
     timeout: validateTimeout('timeout', options.timeout, Number.POSITIVE_INFINITY),
+    retries: nonNegativeInteger('retries', options.retries, DEFAULT_RETRIES),
   };
 }
 
@@ -84,6 +96,14 @@ function positiveInteger(
   if (!ok) {
     const expected = allowInfinity ? 'an integer >= 1 or Infinity' : 'an integer >= 1';
     throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function nonNegativeInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new TypeError(`Expected \`${name}\` to be an integer >= 0, got ${describe(value)}`);
   }
   return value;
 }

@@ -46,5 +46,8 @@ export type ControlInput =
   | { op: 'rendezvous'; cells: Int32Array; n: number }
   | { op: 'wait-abort'; cells?: Int32Array; slot?: number }
   | { op: 'exit'; code?: number }
+  | { op: 'exit-first-time'; cells: Int32Array; slot: number; value: unknown }
+  | { op: 'exit-every-time'; cells: Int32Array; slot: number; code?: number }
+  | { op: 'spin-forever' }
   | { op: 'return-function' }
   | { op: 'setup-info' };

@@ -25,6 +25,8 @@ describe('option validation', () => {
     ['timeout', 0],
     ['timeout', -10],
     ['timeout', '100'],
+    ['retries', -1],
+    ['retries', 1.5],
   ] as const) {
     it(`rejects ${option}: ${String(value)} with a TypeError naming it`, () => {
       assert.throws(() => new Pool(echo, { [option]: value } as never), rejectsOption(option));

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Pool, TimeoutError, WorkerCrashedError } from '../dist/index.js';
+import { type ControlInput, cells, fixture, gatedInputs, reach, release } from './helpers.ts';
+
+describe('crashed and hung workers', () => {
+  it('retries the tasks of a worker that exits, on a fresh worker', async () => {
+    const pool = new Pool(fixture('control.js'), { workers: 1, concurrency: 50 });
+    try {
+      const shared = cells();
+      // 20 bystanders wait at a gate on the same worker while one task kills it.
+      const bystanders = gatedInputs(20, shared);
+      const outputs = pool.map(bystanders);
+      await reach(shared, 0, 20);
+      const killer = pool.run({
+        op: 'exit-first-time',
+        cells: shared,
+        slot: 2,
+        value: 'second try',
+      });
+      assert.equal(await killer, 'second try');
+      assert.equal(Atomics.load(shared, 2), 2, 'the killer ran exactly twice');
+      // The bystanders started again on the new worker: 20 more starts.
+      await reach(shared, 0, 40);
+      release(shared, 1);
+      assert.deepEqual(
+        await outputs,
+        bystanders.map((_, i) => i),
+      );
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('settles with WorkerCrashedError naming the exit once retries run out', async () => {
+    const pool = new Pool(fixture('control.js'), { workers: 2, retries: 1 });
+    try {
+      const shared = cells();
+      const input: ControlInput = { op: 'exit-every-time', cells: shared, slot: 0, code: 42 };
+      const error = await pool.run(input).then(
+        () => assert.fail('should reject'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof WorkerCrashedError);
+      assert.equal(error.code, 'ERR_POLYLOOP_WORKER_CRASHED');
+      assert.match(error.message, /exited with code 42/);
+      assert.equal(Atomics.load(shared, 0), 2, 'one run plus one retry');
+      // The pool replaced its workers and goes on.
+      assert.deepEqual(
+        await pool.map([1, 2, 3].map((value): ControlInput => ({ op: 'value', value }))),
+        [1, 2, 3],
+      );
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('replaces a worker whose event loop a task blocks past its timeout; bystanders run again', async () => {
+    const pool = new Pool(fixture('control.js'), { workers: 1, concurrency: 50 });
+    try {
+      const shared = cells();
+      const bystanders = gatedInputs(10, shared);
+      const outputs = pool.map(bystanders);
+      await reach(shared, 0, 10);
+      const hog = pool.run({ op: 'spin-forever' }, { timeout: 100 });
+      const error = await hog.then(
+        () => assert.fail('should time out'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof TimeoutError);
+      // The worker is replaced (its loop never answers) and the bystanders start again there.
+      await reach(shared, 0, 20);
+      release(shared, 1);
+      assert.deepEqual(
+        await outputs,
+        bystanders.map((_, i) => i),
+      );
+      assert.equal(await pool.run({ op: 'value', value: 'alive' }), 'alive');
+    } finally {
+      await pool.close();
+    }
+  });
+});
