@@ -16,9 +16,11 @@ import {
 import { Job, type JobSink } from './job.ts';
 import type { WorkerInit, WorkerToMain } from './messages.ts';
 import type { ResolvedOptions } from './options.ts';
+import { startProcessWorker } from './process-worker.ts';
 import { reviveError } from './serialize-error.ts';
+import { startThreadWorker } from './thread-worker.ts';
 import type { Inputs } from './types.ts';
-import { startThreadWorker, type WorkerExit, type WorkerHandle } from './worker-handle.ts';
+import type { WorkerExit, WorkerHandle } from './worker-handle.ts';
 
 /** Task states within a batch. */
 const RUNNING = 0;
@@ -295,7 +297,7 @@ export class Engine {
       batches: new Map(),
       running: 0,
       lastHeard: performance.now(),
-      handle: startThreadWorker(init, {
+      handle: (this.options.backend === 'process' ? startProcessWorker : startThreadWorker)(init, {
         message: (message) => this.onMessage(slot, message),
         exit: (exit) => this.onExit(slot, exit),
       }),
@@ -327,6 +329,9 @@ export class Engine {
           this.window = Math.min(this.options.concurrency, this.window * 2);
           this.dispatch();
         }
+        break;
+      case 'crash':
+        // Handled by the process handle, which names the cause in the exit.
         break;
       case 'init-error':
         this.onFatal(
@@ -382,7 +387,7 @@ export class Engine {
     // An unexpected death: the tasks it was running run again elsewhere, up to `retries` times
     // each (not counted when the worker was killed for another task's hang); a fresh worker
     // takes its place.
-    const cause = exit.error ?? new Error(`Worker exited with code ${exit.code}`);
+    const cause = exit.error ?? new Error(describeExit(exit));
     const error = new WorkerCrashedError(
       `Worker ${worker.workerId} died while running the task: ${describeExit(exit)}`,
       { cause },
@@ -728,6 +733,7 @@ function describeExit(exit: WorkerExit): string {
   const code = (exit.error as { code?: string } | undefined)?.code;
   if (code === 'ERR_WORKER_OUT_OF_MEMORY') return `it ran out of memory (${exit.error!.message})`;
   if (exit.error) return `uncaught ${exit.error.name}: ${exit.error.message}`;
+  if (exit.signal) return `it was killed by ${exit.signal}`;
   return `it exited with code ${exit.code}`;
 }
 

@@ -35,6 +35,8 @@ export type MainToWorker =
 
 export type WorkerToMain =
   | { readonly type: 'ready' }
+  /** A child process's last words before an uncaught error kills it. */
+  | { readonly type: 'crash'; readonly error: SerializedError }
   /** The worker's event loop sat mostly idle while it had tasks: they wait on I/O, send more. */
   | { readonly type: 'idle' }
   | { readonly type: 'init-error'; readonly error: SerializedError; readonly reason: InitFailure }

@@ -34,6 +34,15 @@ export interface PoolOptions {
    * @example { retries: 0 }
    */
   readonly retries?: number | undefined;
+  /**
+   * What runs each worker: `'thread'` (a worker thread) or `'process'` (a child process, for
+   * isolation: a native crash or a leak in a task takes down only its process). Same API and
+   * guarantees; inputs and outputs are structured-cloned either way, but a process cannot share
+   * a SharedArrayBuffer.
+   * @default 'thread'
+   * @example { backend: 'process' }
+   */
+  readonly backend?: 'thread' | 'process' | undefined;
 }
 
 export interface ResolvedOptions {
@@ -41,6 +50,7 @@ export interface ResolvedOptions {
   readonly concurrency: number;
   readonly timeout: number;
   readonly retries: number;
+  readonly backend: 'thread' | 'process';
 }
 
 export const DEFAULT_CONCURRENCY = 10_000;
@@ -51,7 +61,13 @@ export function resolveOptions(options: PoolOptions | undefined): ResolvedOption
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
   }
-  const known = new Set(['workers', 'concurrency', 'timeout', 'retries']);
+  const known = new Set(['workers', 'concurrency', 'timeout', 'retries', 'backend']);
+  const backend = options.backend ?? 'thread';
+  if (backend !== 'thread' && backend !== 'process') {
+    throw new TypeError(
+      `Expected \`backend\` to be 'thread' or 'process', got ${describe(options.backend)}`,
+    );
+  }
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`Unknown option \`${key}\``);
   }
@@ -60,6 +76,7 @@ export function resolveOptions(options: PoolOptions | undefined): ResolvedOption
     concurrency: positiveInteger('concurrency', options.concurrency, DEFAULT_CONCURRENCY, true),
     timeout: validateTimeout('timeout', options.timeout, Number.POSITIVE_INFINITY),
     retries: nonNegativeInteger('retries', options.retries, DEFAULT_RETRIES),
+    backend,
   };
 }
 

@@ -21,10 +21,24 @@ function threadChannel(): Channel {
   };
 }
 
-function processChannel(): Channel {
+/**
+ * IPC messages are events, not a queue: one that arrives before the runtime listens (a 'close'
+ * while the task module is still importing) would be lost, so hold them until it does.
+ */
+function processChannel(onInit: (init: WorkerInit) => void): Channel {
+  const early: MainToWorker[] = [];
+  let deliver: ((message: MainToWorker) => void) | undefined;
+  process.on('message', (message: MainToWorker) => {
+    if (message.type === 'init') onInit(message.init);
+    else if (deliver) deliver(message);
+    else early.push(message);
+  });
   return {
     post: (message) => process.send!(message),
-    onMessage: (handler) => process.on('message', handler as (message: unknown) => void),
+    onMessage: (handler) => {
+      deliver = handler;
+      for (const message of early.splice(0)) handler(message);
+    },
   };
 }
 
@@ -313,8 +327,19 @@ const onThread = !isMainThread && parentPort !== null;
 if (onThread) {
   void new WorkerRuntime(threadChannel(), workerData as WorkerInit).start();
 } else if (process.send) {
-  const channel = processChannel();
-  process.once('message', (message: MainToWorker) => {
-    if (message.type === 'init') void new WorkerRuntime(channel, message.init).start();
+  const channel: Channel = processChannel((init) => {
+    void new WorkerRuntime(channel, init).start();
   });
+  // Tell the pool why this process is about to die, so the task's error can name the cause.
+  const crash = (error: unknown): void => {
+    try {
+      process.send!({ type: 'crash', error: serializeError(error) });
+    } finally {
+      process.exit(1);
+    }
+  };
+  process.on('uncaughtException', crash);
+  // The pool's process is gone (even by kill -9): do not linger as an orphan.
+  process.on('disconnect', () => process.exit(0));
+  process.on('unhandledRejection', crash);
 }

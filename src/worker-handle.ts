@@ -1,13 +1,15 @@
 /**
  * One worker as the engine sees it, whatever runs it: the engine only sends messages, hears
- * messages and learns when the worker is gone. Threads now; child processes share the interface.
+ * messages and learns when the worker is gone. A worker thread (thread-worker.ts) or a child
+ * process (process-worker.ts) behind the same interface.
  */
-import { Worker } from 'node:worker_threads';
-import type { MainToWorker, WorkerInit, WorkerToMain } from './messages.ts';
+import type { MainToWorker, WorkerToMain } from './messages.ts';
 
 export interface WorkerExit {
   /** Exit code, if it exited. */
   readonly code: number | null;
+  /** The signal that killed it (a child process only: SIGSEGV, SIGKILL...), if any. */
+  readonly signal: string | null;
   /** The error that killed it (uncaught exception, out of memory...), if any. */
   readonly error: Error | undefined;
 }
@@ -27,12 +29,12 @@ export interface WorkerEvents {
   exit(exit: WorkerExit): void;
 }
 
-const entryUrl = new URL(
+export const entryUrl = new URL(
   import.meta.url.endsWith('.ts') ? './worker-entry.ts' : './worker-entry.js',
   import.meta.url,
 );
 // When polyloop itself runs from source (tsx), its worker entry is TypeScript too.
-const entryExecArgv = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
+export const entryExecArgv = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
 
 /**
  * The parent's node options, less those that describe the parent's own entry point: a worker
@@ -52,33 +54,4 @@ export function workerExecArgv(execArgv: readonly string[]): string[] {
     kept.push(arg);
   }
   return kept;
-}
-
-export function startThreadWorker(init: WorkerInit, events: WorkerEvents): WorkerHandle {
-  const worker = new Worker(entryUrl, {
-    workerData: init,
-    execArgv: [...workerExecArgv(process.execArgv), ...entryExecArgv],
-  });
-  let error: Error | undefined;
-  let exited = false;
-  const gone = new Promise<void>((resolve) => {
-    worker.on('exit', (code) => {
-      exited = true;
-      events.exit({ code, error });
-      resolve();
-    });
-  });
-  worker.on('message', events.message);
-  worker.on('error', (err) => {
-    error = err;
-  });
-  return {
-    send: (message) => worker.postMessage(message),
-    exited: gone,
-    setKeepAlive: (keepAlive) => (keepAlive ? worker.ref() : worker.unref()),
-    terminate: async () => {
-      if (!exited) await worker.terminate();
-      await gone;
-    },
-  };
 }

@@ -49,5 +49,7 @@ export type ControlInput =
   | { op: 'exit-first-time'; cells: Int32Array; slot: number; value: unknown }
   | { op: 'exit-every-time'; cells: Int32Array; slot: number; code?: number }
   | { op: 'spin-forever' }
+  | { op: 'segfault' }
+  | { op: 'pid' }
   | { op: 'return-function' }
   | { op: 'setup-info' };

@@ -1,0 +1,39 @@
+/** A worker thread: the default backend, cheap to start, sharing the process. */
+import { Worker } from 'node:worker_threads';
+import type { WorkerInit } from './messages.ts';
+import {
+  entryExecArgv,
+  entryUrl,
+  type WorkerEvents,
+  type WorkerHandle,
+  workerExecArgv,
+} from './worker-handle.ts';
+
+export function startThreadWorker(init: WorkerInit, events: WorkerEvents): WorkerHandle {
+  const worker = new Worker(entryUrl, {
+    workerData: init,
+    execArgv: [...workerExecArgv(process.execArgv), ...entryExecArgv],
+  });
+  let error: Error | undefined;
+  let exited = false;
+  const gone = new Promise<void>((resolve) => {
+    worker.on('exit', (code) => {
+      exited = true;
+      events.exit({ code, signal: null, error });
+      resolve();
+    });
+  });
+  worker.on('message', events.message);
+  worker.on('error', (err) => {
+    error = err;
+  });
+  return {
+    send: (message) => worker.postMessage(message),
+    exited: gone,
+    setKeepAlive: (keepAlive) => (keepAlive ? worker.ref() : worker.unref()),
+    terminate: async () => {
+      if (!exited) await worker.terminate();
+      await gone;
+    },
+  };
+}
