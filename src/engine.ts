@@ -63,6 +63,14 @@ interface WorkerSlot {
   running: number;
   /** When this worker last sent anything: a blocked event loop sends nothing. */
   lastHeard: number;
+  /** Tasks past their deadline while the worker was silent, awaiting the hang watch's verdict. */
+  readonly overdue: Array<{ batch: Batch; offset: number }>;
+  hangWatch: NodeJS.Timeout | undefined;
+  /**
+   * Shared with a thread worker: the (batch, offset) of the task whose synchronous part it is
+   * running, or -1. Read only once its loop is found blocked, to tell the culprit from bystanders.
+   */
+  readonly current: Int32Array | undefined;
 }
 
 /** Inputs of one job taken for dispatch: a contiguous run of input indices. */
@@ -85,6 +93,11 @@ interface Retry {
 
 /** How long a worker with a timed-out task may stay silent before it counts as hung. */
 const HANG_GRACE_MS = 1000;
+/**
+ * A worker with tasks talks at least every few ms (results, idle reports); one silent this long
+ * at a deadline may be blocked, so its overdue tasks wait for the hang watch's verdict.
+ */
+const SILENCE_MS = 100;
 
 /** Workers in a row that may die before they are ready before the pool gives up. */
 const MAX_START_FAILURES = 3;
@@ -284,8 +297,14 @@ export class Engine {
 
   private spawn(): void {
     const workerId = this.nextWorkerId++;
+    // Processes cannot share memory: they time out every overdue task of a hung worker.
+    const current =
+      this.options.backend === 'thread'
+        ? new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT)).fill(-1)
+        : undefined;
     const init: WorkerInit = {
       moduleUrl: this.moduleUrl,
+      current,
       workerId,
       flushCount: FLUSH_COUNT,
       flushDelayMs: FLUSH_DELAY_MS,
@@ -297,6 +316,9 @@ export class Engine {
       batches: new Map(),
       running: 0,
       lastHeard: performance.now(),
+      overdue: [],
+      hangWatch: undefined,
+      current,
       handle: (this.options.backend === 'process' ? startProcessWorker : startThreadWorker)(init, {
         message: (message) => this.onMessage(slot, message),
         exit: (exit) => this.onExit(slot, exit),
@@ -661,30 +683,65 @@ export class Engine {
   }
 
   private onTimeout(batch: Batch): void {
+    const worker = batch.worker;
     const offsets: number[] = [];
-    const error = new TimeoutError(batch.job.timeout);
     for (let offset = 0; offset < batch.state.length; offset++) {
-      if (batch.state[offset] !== RUNNING) continue;
-      offsets.push(offset);
-      this.settleEarly(batch, offset, error);
+      if (batch.state[offset] === RUNNING) offsets.push(offset);
     }
+    if (offsets.length === 0) return;
+    if (worker.state === 'ready' && performance.now() - worker.lastHeard > SILENCE_MS) {
+      // The worker has gone quiet: its loop may be blocked by one task, and then the others are
+      // late through no fault of their own. Decide when the hang watch does.
+      for (const offset of offsets) worker.overdue.push({ batch, offset });
+      this.watchForHang(worker);
+      return;
+    }
+    const error = new TimeoutError(batch.job.timeout);
+    for (const offset of offsets) this.settleEarly(batch, offset, error);
     this.abortInWorker(batch, offsets, 'timeout');
-    if (offsets.length > 0) this.watchForHang(batch.worker);
+    this.watchForHang(worker);
   }
 
   /**
    * A timed-out task should end once its signal fires. If its worker then says nothing at all for
    * HANG_GRACE_MS — no result, no idle report — a task is blocking its event loop (an endless
-   * loop, a CPU hog past its timeout): replace the worker. Its other tasks run again elsewhere.
+   * loop, a CPU hog past its timeout): replace the worker. The culprit, when the worker could say
+   * which task it was inside (threads), settles with TimeoutError; tasks merely stuck behind it
+   * run again elsewhere. Otherwise every task past its deadline there times out.
    */
   private watchForHang(worker: WorkerSlot): void {
+    if (worker.hangWatch) return;
     const since = performance.now();
-    const timer = setTimeout(() => {
-      if (worker.state !== 'ready' || worker.lastHeard > since || worker.running === 0) return;
+    worker.hangWatch = setTimeout(() => {
+      worker.hangWatch = undefined;
+      const overdue = worker.overdue.splice(0);
+      if (worker.state !== 'ready') return;
+      const hung = worker.lastHeard <= since && worker.running > 0;
+      const culprit = hung ? worker.current?.[0] : undefined;
+      for (const { batch, offset } of overdue) {
+        if (batch.state[offset] !== RUNNING) continue;
+        const known = culprit !== undefined && culprit !== -1;
+        const guilty = known ? batch.id === culprit && offset === worker.current![1] : true;
+        if (!hung || guilty) {
+          this.settleEarly(batch, offset, new TimeoutError(batch.job.timeout));
+          if (!hung) this.abortInWorker(batch, [offset], 'timeout');
+        }
+      }
+      if (culprit !== undefined && culprit !== -1) {
+        const batch = worker.batches.get(culprit);
+        const offset = worker.current![1]!;
+        if (batch && batch.state[offset] === RUNNING) {
+          this.settleEarly(batch, offset, new TimeoutError(batch.job.timeout));
+        }
+      }
+      if (!hung) {
+        if (worker.overdue.length > 0) this.watchForHang(worker);
+        return;
+      }
       worker.state = 'hung';
       void worker.handle.terminate();
     }, HANG_GRACE_MS);
-    timer.unref();
+    worker.hangWatch.unref();
   }
 
   /** Mark a batch's unsettled tasks settled without reporting them, and fire their signals. */

@@ -11,6 +11,8 @@ export interface WorkerInit {
   /** Results are flushed when this many are pending, or after `flushDelayMs`, whichever comes first. */
   readonly flushCount: number;
   readonly flushDelayMs: number;
+  /** Threads only: where to note the task whose synchronous part is running (see engine). */
+  readonly current: Int32Array | undefined;
   /** How often the worker checks whether it is idle while it has tasks (see 'idle'). */
   readonly idleCheckMs: number;
 }

@@ -205,11 +205,18 @@ class WorkerRuntime {
     const ctx = new Context(this.init.workerId);
     batch.contexts[offset] = ctx;
     let result: unknown;
+    const current = this.init.current;
+    if (current) {
+      current[0] = id;
+      current[1] = offset;
+    }
     try {
       result = this.taskFn(input, ctx);
     } catch (error) {
       this.fail(id, batch, offset, error);
       return;
+    } finally {
+      if (current) current[0] = -1;
     }
     // Plain values settle without a promise round trip; thenables are awaited.
     if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') {

@@ -51,5 +51,6 @@ export type ControlInput =
   | { op: 'spin-forever' }
   | { op: 'segfault' }
   | { op: 'pid' }
+  | { op: 'chaos'; i: number; fate: 'ok' | 'throw' | 'hang'; killOneIn: number }
   | { op: 'return-function' }
   | { op: 'setup-info' };
