@@ -546,7 +546,7 @@ export class Engine {
           if (free[w]! <= 0) continue;
           free[w]!--;
           indices[w]!.push(segment.indices ? segment.indices[next]! : segment.firstIndex + next);
-          attempts?.[w]!.push(segment.attempts![next]!);
+          if (attempts) attempts[w]!.push(segment.attempts![next]!);
           inputs[w]!.push(segment.inputs[next]);
           next++;
         }
