@@ -319,10 +319,14 @@ export class Engine {
       overdue: [],
       hangWatch: undefined,
       current,
-      handle: (this.options.backend === 'process' ? startProcessWorker : startThreadWorker)(init, {
-        message: (message) => this.onMessage(slot, message),
-        exit: (exit) => this.onExit(slot, exit),
-      }),
+      handle: (this.options.backend === 'process' ? startProcessWorker : startThreadWorker)(
+        init,
+        {
+          message: (message) => this.onMessage(slot, message),
+          exit: (exit) => this.onExit(slot, exit),
+        },
+        { maxMemoryMb: this.options.maxMemoryMb },
+      ),
     };
     slot.handle.setKeepAlive(this.jobs.length > 0 || this.readyWaiters.length > 0);
     this.workers.push(slot);

@@ -43,6 +43,14 @@ export interface PoolOptions {
    * @example { backend: 'process' }
    */
   readonly backend?: 'thread' | 'process' | undefined;
+  /**
+   * The most JavaScript heap one worker may use, in MiB (V8's old generation). A worker past it
+   * dies of out-of-memory, and its tasks are retried or fail like any crash. Unset: Node's own
+   * limit.
+   * @default undefined
+   * @example { maxMemoryMb: 512 }
+   */
+  readonly maxMemoryMb?: number | undefined;
 }
 
 export interface ResolvedOptions {
@@ -51,6 +59,7 @@ export interface ResolvedOptions {
   readonly timeout: number;
   readonly retries: number;
   readonly backend: 'thread' | 'process';
+  readonly maxMemoryMb: number | undefined;
 }
 
 export const DEFAULT_CONCURRENCY = 10_000;
@@ -61,7 +70,7 @@ export function resolveOptions(options: PoolOptions | undefined): ResolvedOption
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
   }
-  const known = new Set(['workers', 'concurrency', 'timeout', 'retries', 'backend']);
+  const known = new Set(['workers', 'concurrency', 'timeout', 'retries', 'backend', 'maxMemoryMb']);
   const backend = options.backend ?? 'thread';
   if (backend !== 'thread' && backend !== 'process') {
     throw new TypeError(
@@ -77,6 +86,10 @@ export function resolveOptions(options: PoolOptions | undefined): ResolvedOption
     timeout: validateTimeout('timeout', options.timeout, Number.POSITIVE_INFINITY),
     retries: nonNegativeInteger('retries', options.retries, DEFAULT_RETRIES),
     backend,
+    maxMemoryMb:
+      options.maxMemoryMb === undefined
+        ? undefined
+        : positiveInteger('maxMemoryMb', options.maxMemoryMb, 0),
   };
 }
 

@@ -11,14 +11,21 @@ import {
   entryUrl,
   type WorkerEvents,
   type WorkerHandle,
+  type WorkerLimits,
   workerExecArgv,
 } from './worker-handle.ts';
 
-export function startProcessWorker(init: WorkerInit, events: WorkerEvents): WorkerHandle {
+export function startProcessWorker(
+  init: WorkerInit,
+  events: WorkerEvents,
+  limits: WorkerLimits,
+): WorkerHandle {
+  const memory =
+    limits.maxMemoryMb === undefined ? [] : [`--max-old-space-size=${limits.maxMemoryMb}`];
   const child = fork(fileURLToPath(entryUrl), [], {
     // Structured clone, like threads: Maps, Dates, typed arrays and errors survive the trip.
     serialization: 'advanced',
-    execArgv: [...workerExecArgv(process.execArgv), ...entryExecArgv],
+    execArgv: [...workerExecArgv(process.execArgv), ...entryExecArgv, ...memory],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let error: Error | undefined;

@@ -6,13 +6,21 @@ import {
   entryUrl,
   type WorkerEvents,
   type WorkerHandle,
+  type WorkerLimits,
   workerExecArgv,
 } from './worker-handle.ts';
 
-export function startThreadWorker(init: WorkerInit, events: WorkerEvents): WorkerHandle {
+export function startThreadWorker(
+  init: WorkerInit,
+  events: WorkerEvents,
+  limits: WorkerLimits,
+): WorkerHandle {
   const worker = new Worker(entryUrl, {
     workerData: init,
     execArgv: [...workerExecArgv(process.execArgv), ...entryExecArgv],
+    ...(limits.maxMemoryMb !== undefined && {
+      resourceLimits: { maxOldGenerationSizeMb: limits.maxMemoryMb },
+    }),
   });
   let error: Error | undefined;
   let exited = false;

@@ -24,6 +24,12 @@ export interface WorkerHandle {
   terminate(): Promise<void>;
 }
 
+/** How a worker is started, whatever runs it. */
+export interface WorkerLimits {
+  /** V8 old-generation heap limit in MiB, if any. */
+  readonly maxMemoryMb: number | undefined;
+}
+
 export interface WorkerEvents {
   message(message: WorkerToMain): void;
   exit(exit: WorkerExit): void;

@@ -80,4 +80,19 @@ describe('crashed and hung workers', () => {
       await pool.close();
     }
   });
+
+  it('replaces a worker that runs out of memory (maxMemoryMb), naming the cause', async () => {
+    const pool = new Pool(fixture('control.js'), { workers: 1, maxMemoryMb: 32, retries: 1 });
+    try {
+      const error = await pool.run({ op: 'eat-memory' }).then(
+        () => assert.fail('should reject'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof WorkerCrashedError);
+      assert.match(error.message, /out of memory/);
+      assert.equal(await pool.run({ op: 'value', value: 'recovered' }), 'recovered');
+    } finally {
+      await pool.close();
+    }
+  });
 });

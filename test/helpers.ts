@@ -51,6 +51,7 @@ export type ControlInput =
   | { op: 'spin-forever' }
   | { op: 'segfault' }
   | { op: 'pid' }
+  | { op: 'eat-memory' }
   | { op: 'chaos'; i: number; fate: 'ok' | 'throw' | 'hang'; killOneIn: number }
   | { op: 'return-function' }
   | { op: 'setup-info' };

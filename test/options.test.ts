@@ -27,6 +27,8 @@ describe('option validation', () => {
     ['timeout', '100'],
     ['retries', -1],
     ['retries', 1.5],
+    ['backend', 'fiber'],
+    ['maxMemoryMb', 0],
   ] as const) {
     it(`rejects ${option}: ${String(value)} with a TypeError naming it`, () => {
       assert.throws(() => new Pool(echo, { [option]: value } as never), rejectsOption(option));
