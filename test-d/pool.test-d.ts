@@ -42,6 +42,10 @@ export async function typed(): Promise<void> {
   // @ts-expect-error unknown option
   new Pool<Task>('./task.js', { workerz: 2 });
 
+  // @ts-expect-error backend is 'thread' or 'process'
+  new Pool<Task>('./task.js', { backend: 'fiber' });
+  new Pool<Task>('./task.js', { backend: 'process', retries: 0, maxMemoryMb: 256, timeout: 1000 });
+
   // Without the module's type, inputs are anything and outputs unknown.
   const untyped = new Pool('./task.js');
   const out = await untyped.run(123);
