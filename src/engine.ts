@@ -66,6 +66,8 @@ interface WorkerSlot {
   /** Tasks past their deadline while the worker was silent, awaiting the hang watch's verdict. */
   readonly overdue: Array<{ batch: Batch; offset: number }>;
   hangWatch: NodeJS.Timeout | undefined;
+  /** Replaced for a hang whose culprit is known: its other tasks' re-runs are not counted. */
+  blameless: boolean;
   /**
    * Shared with a thread worker: the (batch, offset) of the task whose synchronous part it is
    * running, or -1. Read only once its loop is found blocked, to tell the culprit from bystanders.
@@ -278,6 +280,7 @@ export class Engine {
   /** Abort every job (each unsettled task settles with AbortError) and stop the workers now. */
   async destroy(): Promise<void> {
     this.closed = true;
+    for (const waiter of this.readyWaiters.splice(0)) waiter.reject(new PoolClosedError());
     const error = new AbortError('The pool was destroyed');
     for (const job of [...this.jobs]) this.cancel(job, error);
     this.deadlines.clear();
@@ -318,6 +321,7 @@ export class Engine {
       lastHeard: performance.now(),
       overdue: [],
       hangWatch: undefined,
+      blameless: false,
       current,
       handle: (this.options.backend === 'process' ? startProcessWorker : startThreadWorker)(
         init,
@@ -358,6 +362,8 @@ export class Engine {
         break;
       case 'crash':
         // Handled by the process handle, which names the cause in the exit.
+        break;
+      case 'alive':
         break;
       case 'init-error':
         this.onFatal(
@@ -423,7 +429,7 @@ export class Engine {
         const state = batch.state[offset];
         batch.state[offset] = FINISHED;
         if (state !== RUNNING || batch.job.finished) continue;
-        const attempts = (batch.attempts?.[offset] ?? 0) + (hung ? 0 : 1);
+        const attempts = (batch.attempts?.[offset] ?? 0) + (hung && worker.blameless ? 0 : 1);
         if (attempts > this.options.retries) {
           batch.unsettled--;
           batch.job.settle(indexOf(batch, offset), batch.inputs[offset], false, error);
@@ -613,8 +619,17 @@ export class Engine {
     try {
       worker.handle.send({ type: 'run', batch: id, inputs });
     } catch {
+      if (!worker.handle.connected) {
+        // The worker is dying (its exit is on the way): these inputs never reached it.
+        for (let i = 0; i < inputs.length; i++) {
+          const index = indices ? indices[i]! : firstIndex + i;
+          const retried = attempts?.[i] ?? 0;
+          this.retries.push({ job, index, input: inputs[i], attempts: retried });
+        }
+        return;
+      }
       // An input cannot be cloned: send them one by one so only the bad ones fail.
-      for (let i = 0; i < inputs.length; i++) {
+      for (let i = 0; i < inputs.length && !job.finished; i++) {
         const index = indices ? indices[i]! : firstIndex + i;
         const single = this.nextBatchId++;
         try {
@@ -719,30 +734,40 @@ export class Engine {
     worker.hangWatch = setTimeout(() => {
       worker.hangWatch = undefined;
       const overdue = worker.overdue.splice(0);
-      if (worker.state !== 'ready') return;
-      const hung = worker.lastHeard <= since && worker.running > 0;
-      const culprit = hung ? worker.current?.[0] : undefined;
+      // A closing worker is watched too: close() waits for it, so a blocked one must go.
+      if (worker.state !== 'ready' && worker.state !== 'closing') return;
+      const silent = worker.lastHeard <= since && worker.running > 0;
+      const now = performance.now();
+      // The task the blocked loop is inside, if the worker could note it (threads, before the
+      // task's first await).
+      let culprit: { batch: Batch; offset: number } | undefined;
+      const noted = silent ? worker.current?.[0] : undefined;
+      if (noted !== undefined && noted !== -1) {
+        const batch = worker.batches.get(noted);
+        const offset = worker.current![1]!;
+        if (batch && batch.state[offset] === RUNNING) culprit = { batch, offset };
+      }
+      // A known culprit still within its own timeout is a long task, not a hang: leave it be.
+      const hung = silent && (culprit === undefined || culprit.batch.deadline <= now);
       for (const { batch, offset } of overdue) {
         if (batch.state[offset] !== RUNNING) continue;
-        const known = culprit !== undefined && culprit !== -1;
-        const guilty = known ? batch.id === culprit && offset === worker.current![1] : true;
-        if (!hung || guilty) {
-          this.settleEarly(batch, offset, new TimeoutError(batch.job.timeout));
-          if (!hung) this.abortInWorker(batch, [offset], 'timeout');
-        }
-      }
-      if (culprit !== undefined && culprit !== -1) {
-        const batch = worker.batches.get(culprit);
-        const offset = worker.current![1]!;
-        if (batch && batch.state[offset] === RUNNING) {
-          this.settleEarly(batch, offset, new TimeoutError(batch.job.timeout));
-        }
+        if (hung && culprit && !(batch === culprit.batch && offset === culprit.offset)) continue;
+        this.settleEarly(batch, offset, new TimeoutError(batch.job.timeout));
+        if (!hung) this.abortInWorker(batch, [offset], 'timeout');
       }
       if (!hung) {
         if (worker.overdue.length > 0) this.watchForHang(worker);
         return;
       }
-      worker.state = 'hung';
+      if (culprit)
+        this.settleEarly(
+          culprit.batch,
+          culprit.offset,
+          new TimeoutError(culprit.batch.job.timeout),
+        );
+      // Its other tasks were stuck behind a known culprit: they run again without it counting.
+      worker.blameless = culprit !== undefined;
+      if (worker.state === 'ready') worker.state = 'hung';
       void worker.handle.terminate();
     }, HANG_GRACE_MS);
     worker.hangWatch.unref();

@@ -81,7 +81,7 @@ export class Job {
   /** Whether `take` could return something right now. */
   hasReady(): boolean {
     if (this.finished || this.room() <= 0) return false;
-    return this.async ? this.buffer.length > 0 : !this.exhausted;
+    return this.async ? this.buffer.length > 0 : !this.exhausted || this.buffer.length > 0;
   }
 
   /** Take up to `max` inputs, appending them to `out`; returns how many. */
@@ -100,6 +100,12 @@ export class Job {
         if (taken === 0) this.checkDone();
       }
     } else if (this.sync) {
+      // First the input peekEnd kept, if any (already counted as pulled).
+      while (taken < n && this.buffer.length > 0) {
+        out.push(this.buffer.shift());
+        taken++;
+      }
+      const fromBuffer = taken;
       while (taken < n && !this.exhausted) {
         let step: IteratorResult<unknown>;
         try {
@@ -115,7 +121,7 @@ export class Job {
         out.push(step.value);
         taken++;
       }
-      this.pulled += taken;
+      this.pulled += taken - fromBuffer;
       // The source ran dry with nothing left in flight: nobody else would notice the job is done.
       if (taken === 0 && this.exhausted) this.checkDone();
     } else {
@@ -174,7 +180,30 @@ export class Job {
     this.inFlight--;
     if (!this.pacedByConsumer) this.release(1);
     this.sink.settle(index, input, ok, result);
+    if (this.inFlight === 0) this.peekEnd();
     this.checkDone();
+  }
+
+  /**
+   * A sync source shows its end only when asked for one more input, which the dispatcher does
+   * only with a free slot. With every input settled but slots still held (timed-out tasks still
+   * running), ask now, keeping the input if there is one.
+   */
+  private peekEnd(): void {
+    const source = this.sync;
+    if (!source || this.exhausted || this.finished || this.buffer.length > 0) return;
+    let step: IteratorResult<unknown>;
+    try {
+      step = source.next();
+    } catch (error) {
+      this.failSource(error);
+      return;
+    }
+    if (step.done) this.exhausted = true;
+    else {
+      this.buffer.push(step.value);
+      this.pulled++;
+    }
   }
 
   checkDone(): void {

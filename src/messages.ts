@@ -37,6 +37,8 @@ export type MainToWorker =
 
 export type WorkerToMain =
   | { readonly type: 'ready' }
+  /** Busy, but its event loop turns: not hung. */
+  | { readonly type: 'alive' }
   /** A child process's last words before an uncaught error kills it. */
   | { readonly type: 'crash'; readonly error: SerializedError }
   /** The worker's event loop sat mostly idle while it had tasks: they wait on I/O, send more. */

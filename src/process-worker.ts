@@ -9,10 +9,10 @@ import { reviveError } from './serialize-error.ts';
 import {
   entryExecArgv,
   entryUrl,
+  processExecArgv,
   type WorkerEvents,
   type WorkerHandle,
   type WorkerLimits,
-  workerExecArgv,
 } from './worker-handle.ts';
 
 export function startProcessWorker(
@@ -25,7 +25,7 @@ export function startProcessWorker(
   const child = fork(fileURLToPath(entryUrl), [], {
     // Structured clone, like threads: Maps, Dates, typed arrays and errors survive the trip.
     serialization: 'advanced',
-    execArgv: [...workerExecArgv(process.execArgv), ...entryExecArgv, ...memory],
+    execArgv: [...processExecArgv(process.execArgv), ...entryExecArgv, ...memory],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let error: Error | undefined;
@@ -61,6 +61,9 @@ export function startProcessWorker(
         child.unref();
         child.channel?.unref();
       }
+    },
+    get connected() {
+      return child.connected;
     },
     exited: gone,
     terminate: async () => {

@@ -43,7 +43,13 @@ export class ResultStream implements AsyncIterableIterator<Result>, JobSink {
   next(): Promise<IteratorResult<Result>> {
     if (!this.started) {
       this.started = true;
-      this.control.start(this);
+      try {
+        this.control.start(this);
+      } catch (error) {
+        // A source whose iterator cannot even be made fails the stream, as a rejection.
+        this.finished = true;
+        return Promise.reject(error);
+      }
     }
     const ready = this.shift();
     if (ready) return Promise.resolve({ done: false, value: ready });
@@ -67,6 +73,10 @@ export class ResultStream implements AsyncIterableIterator<Result>, JobSink {
       this.finished = true;
       if (this.started) this.control.abandon();
     }
+    // A next() still waiting ends too.
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.resolve({ done: true, value: undefined });
     this.queue = [];
     this.head = 0;
     this.parked.clear();

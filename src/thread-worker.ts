@@ -4,10 +4,10 @@ import type { WorkerInit } from './messages.ts';
 import {
   entryExecArgv,
   entryUrl,
+  threadExecArgv,
   type WorkerEvents,
   type WorkerHandle,
   type WorkerLimits,
-  workerExecArgv,
 } from './worker-handle.ts';
 
 export function startThreadWorker(
@@ -17,7 +17,7 @@ export function startThreadWorker(
 ): WorkerHandle {
   const worker = new Worker(entryUrl, {
     workerData: init,
-    execArgv: [...workerExecArgv(process.execArgv), ...entryExecArgv],
+    execArgv: [...threadExecArgv(process.execArgv), ...entryExecArgv],
     ...(limits.maxMemoryMb !== undefined && {
       resourceLimits: { maxOldGenerationSizeMb: limits.maxMemoryMb },
     }),
@@ -37,6 +37,9 @@ export function startThreadWorker(
   });
   return {
     send: (message) => worker.postMessage(message),
+    get connected() {
+      return !exited;
+    },
     exited: gone,
     setKeepAlive: (keepAlive) => (keepAlive ? worker.ref() : worker.unref()),
     terminate: async () => {

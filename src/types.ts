@@ -1,6 +1,9 @@
 /** What a task sees besides its input. */
 export interface TaskContext {
-  /** Aborted when the task times out, its call is aborted, or the pool is destroyed. */
+  /**
+   * Aborted when the task times out, its call's signal aborts, or its `map`/`stream` stops early.
+   * (`destroy()` terminates the workers instead: no task code runs after it.)
+   */
   readonly signal: AbortSignal;
   /** 0-based id of the worker running the task (stable for the worker's life; a replacement gets a new id). */
   readonly workerId: number;

@@ -64,12 +64,17 @@ class Context implements TaskContext {
 /** Below this event-loop utilization, a worker with tasks is waiting on them, not working. */
 const IDLE_UTILIZATION = 0.5;
 
+/** A busy worker with tasks reports it is alive at least this often. */
+const HEARTBEAT_MS = 40;
+
 /** Tasks started per turn of the event loop. */
 const START_SLICE = 512;
 
 /** The tasks of one `run` message still running, by offset. */
 interface RunningBatch {
   readonly contexts: Array<Context | undefined>;
+  /** Aborts that arrived before their task started (a huge batch starts over several turns). */
+  early: Map<number, Error> | undefined;
   running: number;
 }
 
@@ -135,11 +140,22 @@ class WorkerRuntime {
    * Tasks that wait on I/O leave the loop idle: then this worker can take more of them at once,
    * and says so. A busy loop never asks, so CPU-bound tasks are not piled onto it.
    */
+  private lastPost = 0;
+
   private readonly checkIdle = (): void => {
     const now = performance.eventLoopUtilization();
     const { utilization } = performance.eventLoopUtilization(now, this.lastUtilization);
     this.lastUtilization = now;
-    if (this.running > 0 && utilization < IDLE_UTILIZATION) this.channel.post({ type: 'idle' });
+    if (this.running === 0) return;
+    const time = performance.now();
+    if (utilization < IDLE_UTILIZATION) {
+      this.channel.post({ type: 'idle' });
+      this.lastPost = time;
+    } else if (time - this.lastPost >= HEARTBEAT_MS) {
+      // Busy but turning its loop: say so, or the pool would take it for blocked (see engine).
+      this.channel.post({ type: 'alive' });
+      this.lastPost = time;
+    }
   };
 
   private onMessage(message: MainToWorker): void {
@@ -148,14 +164,20 @@ class WorkerRuntime {
         this.runBatch(message.batch, message.inputs);
         break;
       case 'abort': {
-        const contexts = this.batches.get(message.batch)?.contexts;
-        if (!contexts) break;
+        const batch = this.batches.get(message.batch);
+        if (!batch) break;
         for (const offset of message.offsets) {
           const reason = new Error(
             message.reason === 'timeout' ? 'Task timed out' : 'Task aborted',
           );
           reason.name = message.reason === 'timeout' ? 'TimeoutError' : 'AbortError';
-          contexts[offset]?.abort(reason);
+          const ctx = batch.contexts[offset];
+          if (ctx) {
+            ctx.abort(reason);
+          } else {
+            batch.early ??= new Map();
+            batch.early.set(offset, reason);
+          }
         }
         break;
       }
@@ -175,7 +197,7 @@ class WorkerRuntime {
    */
   private runBatch(id: number, inputs: unknown[]): void {
     const n = inputs.length;
-    const batch: RunningBatch = { contexts: new Array(n), running: n };
+    const batch: RunningBatch = { contexts: new Array(n), early: undefined, running: n };
     this.batches.set(id, batch);
     this.running += n;
     this.toStart.push({ id, batch, inputs, next: 0 });
@@ -202,6 +224,12 @@ class WorkerRuntime {
   };
 
   private runTask(id: number, batch: RunningBatch, offset: number, input: unknown): void {
+    const aborted = batch.early?.get(offset);
+    if (aborted) {
+      // Settled for the caller already: do not start it at all.
+      this.fail(id, batch, offset, aborted);
+      return;
+    }
     const ctx = new Context(this.init.workerId);
     batch.contexts[offset] = ctx;
     let result: unknown;

@@ -18,6 +18,8 @@ export interface WorkerHandle {
   send(message: MainToWorker): void;
   /** Whether this worker keeps the process alive (only while it has work, so a forgotten pool does not hang the program). */
   setKeepAlive(keepAlive: boolean): void;
+  /** False once the worker can no longer receive messages (it is exiting or gone). */
+  readonly connected: boolean;
   /** Resolves once the worker is gone, however it ended. */
   readonly exited: Promise<void>;
   /** Stop it now, whatever it is doing. Resolves once it is gone. */
@@ -43,10 +45,42 @@ export const entryUrl = new URL(
 export const entryExecArgv = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
 
 /**
- * The parent's node options, less those that describe the parent's own entry point: a worker
- * started from `node --input-type=module -e ...` would otherwise refuse to load its file.
+ * The parent's node options a thread worker should get: only those that change how modules load
+ * (`--import tsx`, `--conditions`...). Worker threads refuse per-process flags such as
+ * `--max-old-space-size` or `--expose-gc`, and `-e`/`--input-type` describe the parent's own entry.
  */
-export function workerExecArgv(execArgv: readonly string[]): string[] {
+export function threadExecArgv(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    const name = arg.split('=')[0]!;
+    if (!LOADER_FLAGS.has(name)) continue;
+    kept.push(arg);
+    // The value of `--import x` style flags is the next argument.
+    if (!arg.includes('=') && VALUE_FLAGS.has(name) && i + 1 < execArgv.length)
+      kept.push(execArgv[++i]!);
+  }
+  return kept;
+}
+
+const VALUE_FLAGS = new Set([
+  '--import',
+  '--require',
+  '-r',
+  '--loader',
+  '--experimental-loader',
+  '--conditions',
+  '-C',
+]);
+const LOADER_FLAGS = new Set([
+  ...VALUE_FLAGS,
+  '--enable-source-maps',
+  '--no-warnings',
+  '--experimental-vm-modules',
+]);
+
+/** The parent's node options for a child process: all of them but its own entry point. */
+export function processExecArgv(execArgv: readonly string[]): string[] {
   const kept: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
     const arg = execArgv[i]!;
