@@ -173,6 +173,10 @@ export class Job {
   release(count: number): void {
     this.released += count;
     if (this.async) this.fetch();
+    else if (this.inFlight === 0 && this.pacedByConsumer) {
+      this.peekEnd();
+      this.checkDone();
+    }
   }
 
   /** A task of this job settled. */
@@ -192,6 +196,7 @@ export class Job {
   private peekEnd(): void {
     const source = this.sync;
     if (!source || this.exhausted || this.finished || this.buffer.length > 0) return;
+    if (this.room() <= 0) return; // release() asks again once the consumer makes room
     let step: IteratorResult<unknown>;
     try {
       step = source.next();

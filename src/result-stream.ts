@@ -138,19 +138,20 @@ export class ResultStream implements AsyncIterableIterator<Result>, JobSink {
   private wake(): void {
     const waiter = this.waiter;
     if (!waiter) return;
+    // Taken before shift(): taking a result can finish the job, which wakes us again, re-entrantly.
+    this.waiter = undefined;
     const ready = this.shift();
     if (ready) {
-      this.waiter = undefined;
       waiter.resolve({ done: false, value: ready });
     } else if (this.failure) {
-      this.waiter = undefined;
       const error = this.failure;
       this.failure = undefined;
       this.finished = true;
       waiter.reject(error);
     } else if (this.finished) {
-      this.waiter = undefined;
       waiter.resolve({ done: true, value: undefined });
+    } else {
+      this.waiter = waiter;
     }
   }
 }
