@@ -292,10 +292,6 @@ export class Engine {
     );
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   // ---- workers ----
 
   private spawn(): void {
