@@ -79,9 +79,9 @@ interface WorkerSlot {
 interface Segment {
   readonly job: Job;
   readonly firstIndex: number;
-  /** Explicit input indices (retried tasks), instead of `firstIndex + position`. */
-  readonly indices?: number[];
-  readonly attempts?: number[];
+  /** Explicit input indices (retried or dealt tasks), instead of `firstIndex + position`. */
+  readonly indices?: number[] | undefined;
+  readonly attempts?: number[] | undefined;
   readonly inputs: unknown[];
 }
 
@@ -527,14 +527,7 @@ export class Engine {
     const more = dealt === max && capacity > max;
     if (open.length === 1) {
       for (const segment of segments) {
-        this.send(
-          open[0]!,
-          segment.job,
-          segment.firstIndex,
-          segment.indices,
-          segment.inputs,
-          segment.attempts,
-        );
+        this.send(open[0]!, segment);
       }
       return more;
     }
@@ -551,7 +544,7 @@ export class Engine {
           if (next >= count) break;
           if (free[w]! <= 0) continue;
           free[w]!--;
-          indices[w]!.push(segment.indices ? segment.indices[next]! : segment.firstIndex + next);
+          indices[w]!.push(indexOf(segment, next));
           if (attempts) attempts[w]!.push(segment.attempts![next]!);
           inputs[w]!.push(segment.inputs[next]);
           next++;
@@ -559,7 +552,13 @@ export class Engine {
       }
       for (let w = 0; w < open.length; w++) {
         if (inputs[w]!.length === 0) continue;
-        this.send(open[w]!, segment.job, -1, indices[w], inputs[w]!, attempts?.[w]);
+        this.send(open[w]!, {
+          job: segment.job,
+          firstIndex: -1,
+          indices: indices[w],
+          inputs: inputs[w]!,
+          attempts: attempts?.[w],
+        });
       }
     }
     return more;
@@ -603,14 +602,8 @@ export class Engine {
     return segments;
   }
 
-  private send(
-    worker: WorkerSlot,
-    job: Job,
-    firstIndex: number,
-    indices: number[] | undefined,
-    inputs: unknown[],
-    attempts?: number[],
-  ): void {
+  private send(worker: WorkerSlot, segment: Segment): void {
+    const { job, inputs, attempts } = segment;
     const id = this.nextBatchId++;
     try {
       worker.handle.send({ type: 'run', batch: id, inputs });
@@ -618,15 +611,19 @@ export class Engine {
       if (!worker.handle.connected) {
         // The worker is dying (its exit is on the way): these inputs never reached it.
         for (let i = 0; i < inputs.length; i++) {
-          const index = indices ? indices[i]! : firstIndex + i;
           const retried = attempts?.[i] ?? 0;
-          this.retries.push({ job, index, input: inputs[i], attempts: retried });
+          this.retries.push({
+            job,
+            index: indexOf(segment, i),
+            input: inputs[i],
+            attempts: retried,
+          });
         }
         return;
       }
       // An input cannot be cloned: send them one by one so only the bad ones fail.
       for (let i = 0; i < inputs.length && !job.finished; i++) {
-        const index = indices ? indices[i]! : firstIndex + i;
+        const index = indexOf(segment, i);
         const single = this.nextBatchId++;
         try {
           worker.handle.send({ type: 'run', batch: single, inputs: [inputs[i]] });
@@ -635,31 +632,29 @@ export class Engine {
           continue;
         }
         const retried = attempts ? [attempts[i]!] : undefined;
-        this.track(single, worker, job, index, undefined, [inputs[i]], retried);
+        this.track(single, worker, {
+          job,
+          firstIndex: index,
+          inputs: [inputs[i]],
+          attempts: retried,
+        });
       }
       return;
     }
-    this.track(id, worker, job, firstIndex, indices, inputs, attempts);
+    this.track(id, worker, segment);
   }
 
-  private track(
-    id: number,
-    worker: WorkerSlot,
-    job: Job,
-    firstIndex: number,
-    indices: number[] | undefined,
-    inputs: unknown[],
-    attempts?: number[],
-  ): void {
+  private track(id: number, worker: WorkerSlot, segment: Segment): void {
+    const { job, inputs } = segment;
     const n = inputs.length;
     const batch: Batch = {
       id,
       job,
       worker,
-      firstIndex,
-      indices,
+      firstIndex: segment.firstIndex,
+      indices: segment.indices,
       inputs,
-      attempts,
+      attempts: segment.attempts,
       state: new Uint8Array(n),
       running: n,
       unsettled: n,
@@ -819,8 +814,12 @@ function describeExit(exit: WorkerExit): string {
   return `it exited with code ${exit.code}`;
 }
 
-function indexOf(batch: Batch, offset: number): number {
-  return batch.indices ? batch.indices[offset]! : batch.firstIndex + offset;
+/** The input index of position `offset` in a batch or segment. */
+function indexOf(
+  run: { firstIndex: number; indices?: number[] | undefined },
+  offset: number,
+): number {
+  return run.indices ? run.indices[offset]! : run.firstIndex + offset;
 }
 
 /** Fisher-Yates, in place. */
