@@ -1,0 +1,140 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Job, Queue } from 'bullmq';
+import { connectionOf, type QueueTarget, whenConnected } from './connection.ts';
+import { pending, type QueueCounts, queueCounts } from './counts.ts';
+import { recordedInputCount } from './enqueue.ts';
+import { JOB_FAILED_CODE, JOB_STALLED_CODE, MissingJobsError } from './errors.ts';
+import { IndexSet } from './index-set.ts';
+import { indexOfJobId, type JobData, type QueueRecord } from './job-data.ts';
+import { nonNegative } from './validate.ts';
+
+/** Options of `collectResults`. */
+export interface CollectOptions {
+  /**
+   * Keep collecting until every enqueued input has a record (waiting, if need be, for an
+   * `enqueue` still under way to finish), instead of stopping after what has finished now.
+   * @default false
+   */
+  readonly follow?: boolean | undefined;
+  /** Milliseconds between two looks at the queue while following. @default 1000 */
+  readonly pollInterval?: number | undefined;
+  /** Stops collecting: the iteration ends after the record it is on. */
+  readonly signal?: AbortSignal | undefined;
+  /** Called after each look at the queue with its totals. */
+  readonly onProgress?: ((progress: CollectProgress) => void) | undefined;
+}
+
+/** The queue's totals as `collectResults` last saw them. */
+export interface CollectProgress extends QueueCounts {
+  /** Records yielded so far. */
+  readonly collected: number;
+  /** Inputs enqueued, once an enqueue has finished (undefined before). */
+  readonly inputs: number | undefined;
+}
+
+const PAGE_SIZE = 1000;
+// BullMQ's failedReason when a job's machines died under it more than `maxStalledCount` times.
+const STALLED_REASON = /stalled more than allowable limit/;
+
+/**
+ * Yield one record per input whose job has finished: `{ index, value }` or `{ index, error: {
+ * code, message } }` — the records `polyloop run` writes — in no particular order. Each index
+ * is yielded once, even if its job ran more than once. The queue is left as it is (collecting
+ * again yields the same records). Memory is bounded: jobs are read a page at a time, and what
+ * was yielded is remembered as one bit per index.
+ *
+ * With `follow`, it ends once every enqueued input has a record; it throws `MissingJobsError`
+ * if nothing is left to run while some inputs still have none (their jobs were removed).
+ */
+export async function* collectResults(
+  target: QueueTarget,
+  options: CollectOptions = {},
+): AsyncGenerator<QueueRecord, void, undefined> {
+  const pollInterval = nonNegative('pollInterval', options.pollInterval, 1000);
+  const { follow = false, signal } = options;
+  const queue = new Queue(target.queue, {
+    connection: connectionOf(target),
+    ...(target.prefix === undefined ? {} : { prefix: target.prefix }),
+  });
+  queue.on('error', () => {});
+  try {
+    await whenConnected(queue, target);
+    const seen = new IndexSet();
+    while (!signal?.aborted) {
+      // In this order: once the input count is noted every job exists, so a snapshot taken after
+      // it, then a full pass, sees every job that had finished by the snapshot.
+      const inputs = await recordedInputCount(queue);
+      const counts = await queueCounts(queue);
+      for (const state of ['completed', 'failed'] as const) {
+        for await (const record of finishedRecords(queue, state, seen)) {
+          yield record;
+          if (signal?.aborted) return;
+        }
+      }
+      options.onProgress?.({ ...counts, collected: seen.size, inputs });
+      if (!follow) return;
+      if (inputs !== undefined && seen.size >= inputs) return;
+      if (inputs !== undefined && pending(counts) === 0) {
+        throw new MissingJobsError(inputs - seen.size, inputs);
+      }
+      await sleep(pollInterval, undefined, { signal }).catch(() => {});
+    }
+  } finally {
+    await queue.close();
+  }
+}
+
+/**
+ * The records of the jobs in one finished state not yet in `seen`, oldest first, a page at a
+ * time. Ids come first (cheap), so only unseen jobs are read in full.
+ */
+async function* finishedRecords(
+  queue: Queue,
+  state: 'completed' | 'failed',
+  seen: IndexSet,
+): AsyncGenerator<QueueRecord> {
+  for (let start = 0; ; start += PAGE_SIZE) {
+    const ids = await queue.getRanges([state], start, start + PAGE_SIZE - 1, true);
+    if (ids.length === 0) return;
+    const unseen = ids.filter((id) => {
+      const index = indexOfJobId(id);
+      return index >= 0 && !seen.has(index);
+    });
+    // Issued together, the reads share the connection's round trips.
+    const jobs = await Promise.all(unseen.map((id) => queue.getJob(id)));
+    for (const job of jobs) {
+      // A job removed between the two reads, or moved on (retried by hand), is not finished.
+      if (!job?.id || !job.finishedOn) continue;
+      const index = indexOfJobId(job.id);
+      if (!seen.add(index)) continue;
+      yield state === 'completed' ? completedRecord(index, job) : failedRecord(index, job);
+    }
+    if (ids.length < PAGE_SIZE) return;
+  }
+}
+
+function completedRecord(index: number, job: Job<JobData, unknown>): QueueRecord {
+  const stored = job.returnvalue as { value?: unknown } | null | undefined;
+  // The worker stores the record itself; a job finished by anything else carries a bare value.
+  if (
+    stored !== null &&
+    typeof stored === 'object' &&
+    (stored as { index?: unknown }).index === index
+  ) {
+    return { index, value: stored.value };
+  }
+  return { index, value: stored };
+}
+
+function failedRecord(index: number, job: Job<JobData, unknown>): QueueRecord {
+  const error = job.data.error ?? job.data.inputError;
+  if (error) return { index, error: { code: error.code, message: error.message } };
+  const reason = job.failedReason ?? 'The job failed';
+  return {
+    index,
+    error: {
+      code: STALLED_REASON.test(reason) ? JOB_STALLED_CODE : JOB_FAILED_CODE,
+      message: reason,
+    },
+  };
+}

@@ -1,0 +1,249 @@
+import { Worker as BullWorker, DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import { DataCloneError, TaskModuleError } from '../errors.ts';
+import type { PoolOptions } from '../options.ts';
+import { Pool } from '../pool.ts';
+import type { TaskModule } from '../types.ts';
+import { connectionOf, type QueueTarget, whenConnected } from './connection.ts';
+import { errorInfoOf } from './error-info.ts';
+import type { JobData, QueueRecord } from './job-data.ts';
+import { nonNegative, positiveInteger } from './validate.ts';
+
+/** Options of `startQueueWorker`: the pool's, plus how this machine takes jobs from the queue. */
+export interface QueueWorkerOptions extends PoolOptions {
+  /**
+   * The most jobs this machine holds at once (BullMQ's worker `concurrency`): the room its pool
+   * has. A job is taken only when one finishes, so a machine never takes more than it can run.
+   * @default workers × min(concurrency, 256)
+   */
+  readonly prefetch?: number | undefined;
+  /**
+   * Milliseconds a job stays locked to this machine without a renewal. The lock is renewed every
+   * half of it while the job runs; when a machine dies, its jobs go back to the queue once their
+   * locks expire (within `lockDuration` + 2 × `stalledInterval`).
+   * @default 30000
+   */
+  readonly lockDuration?: number | undefined;
+  /** Milliseconds between this machine's checks for other machines' expired jobs. @default 30000 */
+  readonly stalledInterval?: number | undefined;
+  /**
+   * How many times a job may be taken back from a dead machine before it fails with
+   * `ERR_POLYLOOP_WORKER_CRASHED`. Every worker of a queue should use the same value.
+   * @default 2
+   */
+  readonly maxStalledCount?: number | undefined;
+  /** Called with errors of the Redis connection or of BullMQ bookkeeping (the worker carries on). */
+  readonly onError?: ((error: Error) => void) | undefined;
+}
+
+/** How many jobs a `QueueWorker` has finished, by outcome (this machine only). */
+export interface QueueWorkerCounts {
+  /** Jobs this machine holds now. */
+  readonly active: number;
+  readonly completed: number;
+  /** Jobs that failed for good here (their record is an error). */
+  readonly failed: number;
+  /** Attempts that failed and were put back for a retry after their backoff. */
+  readonly retried: number;
+}
+
+export const DEFAULT_MAX_STALLED_COUNT = 2;
+/**
+ * CPU-bound tasks gain nothing from more jobs in hand than a core can run, and every job in hand
+ * has a lock to renew and is what a machine's death delays; I/O-bound tasks want the pool's whole
+ * window. 256 per worker keeps both cheap; raise `prefetch` for tasks that mostly wait.
+ */
+const PREFETCH_PER_WORKER = 256;
+
+/**
+ * Start consuming the queue's jobs on a new polyloop pool: one BullMQ consumer for the machine,
+ * feeding every core. Resolves once the pool's workers are up (a broken task module fails here,
+ * before any job is taken) and the worker is connected.
+ */
+export async function startQueueWorker<M extends TaskModule = TaskModule>(
+  taskModule: URL | string,
+  target: QueueTarget,
+  options: QueueWorkerOptions = {},
+): Promise<QueueWorker<M>> {
+  const { prefetch, lockDuration, stalledInterval, maxStalledCount, onError, ...poolOptions } =
+    options;
+  const pool = new Pool<M>(taskModule, poolOptions);
+  try {
+    await pool.ready();
+  } catch (error) {
+    await pool.destroy();
+    throw error;
+  }
+  const worker = new QueueWorker(pool, target, {
+    prefetch: positiveInteger(
+      'prefetch',
+      prefetch,
+      pool.workers *
+        Math.min(poolOptions.concurrency ?? Number.POSITIVE_INFINITY, PREFETCH_PER_WORKER),
+    ),
+    lockDuration: nonNegative('lockDuration', lockDuration, 30_000),
+    stalledInterval: nonNegative('stalledInterval', stalledInterval, 30_000),
+    maxStalledCount: nonNegative('maxStalledCount', maxStalledCount, DEFAULT_MAX_STALLED_COUNT),
+    onError: onError ?? (() => {}),
+  });
+  try {
+    await worker.connected();
+  } catch (error) {
+    await worker.destroy();
+    throw error;
+  }
+  return worker;
+}
+
+interface ResolvedWorkerOptions {
+  readonly prefetch: number;
+  readonly lockDuration: number;
+  readonly stalledInterval: number;
+  readonly maxStalledCount: number;
+  readonly onError: (error: Error) => void;
+}
+
+/** A machine's consumer of a queue: a BullMQ worker whose jobs run on a polyloop pool. */
+export class QueueWorker<M extends TaskModule = TaskModule> {
+  /** The pool running the jobs (for its workers count, or progress). */
+  readonly pool: Pool<M>;
+  readonly #worker: BullWorker<JobData, QueueRecord>;
+  readonly #target: QueueTarget;
+  #completed = 0;
+  #failed = 0;
+  #retried = 0;
+  #active = 0;
+  #fatal: Error | undefined;
+  #stopping: Promise<void> | undefined;
+  #resolveStopped!: () => void;
+  #rejectStopped!: (error: Error) => void;
+  /** Settles when the worker has stopped: resolves after `close()`/`destroy()`, rejects if the pool broke. */
+  readonly stopped: Promise<void>;
+
+  /** @internal Use `startQueueWorker`. */
+  constructor(pool: Pool<M>, target: QueueTarget, options: ResolvedWorkerOptions) {
+    this.pool = pool;
+    this.#target = target;
+    this.stopped = new Promise((resolve, reject) => {
+      this.#resolveStopped = resolve;
+      this.#rejectStopped = reject;
+    });
+    // Whoever awaits `stopped` sees the failure; not awaiting it must not crash the process.
+    this.stopped.catch(() => {});
+    // Three parameters: BullMQ hands the processor an AbortSignal only when it declares one.
+    const processor = (job: Job<JobData, QueueRecord>, token?: string, signal?: AbortSignal) =>
+      this.#process(job, token, signal);
+    this.#worker = new BullWorker<JobData, QueueRecord>(target.queue, processor, {
+      connection: connectionOf(target),
+      ...(target.prefix === undefined ? {} : { prefix: target.prefix }),
+      concurrency: options.prefetch,
+      lockDuration: options.lockDuration,
+      stalledInterval: options.stalledInterval,
+      maxStalledCount: options.maxStalledCount,
+    });
+    this.#worker.on('error', options.onError);
+    this.#worker.on('completed', () => {
+      this.#completed++;
+    });
+    this.#worker.on('failed', (job, error) => {
+      const final =
+        job === undefined ||
+        error instanceof UnrecoverableError ||
+        job.attemptsMade >= (job.opts.attempts ?? 1);
+      if (final) this.#failed++;
+      else this.#retried++;
+    });
+    // Another machine will run a job whose lock was lost: stop spending this one's cores on it.
+    this.#worker.on('lockRenewalFailed', (jobIds) => {
+      for (const id of jobIds) this.#worker.cancelJob(id, 'lock lost');
+    });
+  }
+
+  /** @internal */
+  connected(): Promise<void> {
+    return whenConnected(this.#worker, this.#target);
+  }
+
+  /** This machine's job counts so far. */
+  counts(): QueueWorkerCounts {
+    return {
+      active: this.#active,
+      completed: this.#completed,
+      failed: this.#failed,
+      retried: this.#retried,
+    };
+  }
+
+  /**
+   * Take no more jobs, finish the ones in hand (their results reach Redis), then stop the pool.
+   * The graceful way out (SIGTERM).
+   */
+  close(): Promise<void> {
+    this.#stopping ??= this.#stop(false);
+    return this.#stopping;
+  }
+
+  /**
+   * Stop now: the jobs in hand are abandoned and go back to the queue once their locks expire, to
+   * run on another machine (or this one, restarted).
+   */
+  destroy(): Promise<void> {
+    const stopping = this.#stop(true);
+    this.#stopping ??= stopping;
+    return stopping;
+  }
+
+  async #stop(force: boolean): Promise<void> {
+    try {
+      if (force) {
+        // Destroy the pool first: a forced BullMQ close does not wait for the jobs in hand.
+        await Promise.all([this.#worker.close(true), this.pool.destroy()]);
+      } else {
+        await this.#worker.close();
+        await this.pool.close();
+      }
+    } finally {
+      if (this.#fatal) this.#rejectStopped(this.#fatal);
+      else this.#resolveStopped();
+    }
+  }
+
+  async #process(
+    job: Job<JobData, QueueRecord>,
+    token: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<QueueRecord> {
+    const data = job.data;
+    if (data.inputError) throw new UnrecoverableError(data.inputError.message);
+    this.#active++;
+    try {
+      const value = await this.pool.run(data.input as never, { signal });
+      const record: QueueRecord = { index: data.index, value };
+      assertSerializable(record);
+      return record;
+    } catch (error) {
+      if (error instanceof TaskModuleError) {
+        // This machine cannot run tasks any more: hand the job back without using an attempt.
+        this.#fatal = error;
+        void this.destroy();
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+      if (!signal?.aborted && job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+        // The last attempt: keep the code (BullMQ stores only the message) for `collect`.
+        await job.updateData({ ...data, error: errorInfoOf(error) });
+      }
+      throw error;
+    } finally {
+      this.#active--;
+    }
+  }
+}
+
+/** BullMQ stores a job's result as JSON: a value JSON cannot write would stop the job forever. */
+function assertSerializable(record: QueueRecord): void {
+  try {
+    JSON.stringify(record);
+  } catch (error) {
+    throw new DataCloneError('output', error);
+  }
+}
