@@ -13,13 +13,14 @@ import {
   TimeoutError,
   WorkerCrashedError,
 } from './errors.ts';
+import { Histogram } from './histogram.ts';
 import { Job, type JobSink } from './job.ts';
 import type { WorkerInit, WorkerToMain } from './messages.ts';
 import type { ResolvedOptions } from './options.ts';
 import { startProcessWorker } from './process-worker.ts';
 import { reviveError } from './serialize-error.ts';
 import { startThreadWorker } from './thread-worker.ts';
-import type { Inputs } from './types.ts';
+import type { Inputs, PoolStats, WorkerStats } from './types.ts';
 import type { WorkerExit, WorkerHandle } from './worker-handle.ts';
 
 /** Task states within a batch. */
@@ -73,6 +74,8 @@ interface WorkerSlot {
    * running, or -1. Read only once its loop is found blocked, to tell the culprit from bystanders.
    */
   readonly current: Int32Array | undefined;
+  /** The event loop's busy and idle time (ms) at the worker's last load report, and when it came. */
+  load: { at: number; active: number; idle: number; utilization: number };
 }
 
 /** Inputs of one job taken for dispatch: a contiguous run of input indices. */
@@ -115,6 +118,9 @@ const MAX_DEAL_PER_TURN = 8192;
 const FLUSH_COUNT = 256;
 const FLUSH_DELAY_MS = 4;
 
+/** A worker with tasks reports its load this often (see stats()). */
+const STATS_MS = 100;
+
 export class Engine {
   private readonly workers: WorkerSlot[] = [];
   private readonly jobs: Job[] = [];
@@ -143,6 +149,12 @@ export class Engine {
   /** Tasks to run again because their worker died; dealt before new inputs. */
   private retries: Retry[] = [];
   private readonly readyWaiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
+  /** Settled inputs (with a value, with an error) and re-runs after a worker died, since start. */
+  private done = 0;
+  private failed = 0;
+  private retried = 0;
+  private readonly runTimes = new Histogram();
+  private readonly waitTimes = new Histogram();
 
   constructor(
     private readonly moduleUrl: string,
@@ -161,7 +173,11 @@ export class Engine {
     const job = new Job(
       inputs,
       {
-        settle: (index, input, ok, result) => sink.settle(index, input, ok, result),
+        settle: (index, input, ok, result) => {
+          if (ok) this.done++;
+          else this.failed++;
+          sink.settle(index, input, ok, result);
+        },
         fail: (error) => {
           this.abandon(job);
           sink.fail(error);
@@ -250,6 +266,38 @@ export class Engine {
     this.updateKeepAlive();
   }
 
+  /** Counters and load, cheap enough to read every 100 ms (a progress bar). */
+  stats(): PoolStats {
+    const now = performance.now();
+    let inFlight = 0;
+    const workers: WorkerStats[] = [];
+    for (const worker of this.workers) {
+      if (worker.state === 'gone') continue;
+      inFlight += worker.running;
+      // A worker reports while it has tasks; one silent for long is either idle or blocked.
+      const stale = now - worker.load.at > 3 * STATS_MS;
+      const utilization = stale ? (worker.running > 0 ? 1 : 0) : worker.load.utilization;
+      workers.push({
+        id: worker.workerId,
+        state: worker.state === 'hung' ? 'ready' : worker.state,
+        running: worker.running,
+        utilization,
+      });
+    }
+    let queued = this.retries.length;
+    for (const job of this.jobs) queued += job.pulled - job.dispatched;
+    return {
+      done: this.done,
+      failed: this.failed,
+      retried: this.retried,
+      inFlight,
+      queued,
+      workers,
+      runTime: this.runTimes.percentiles(),
+      waitTime: this.waitTimes.percentiles(),
+    };
+  }
+
   /** Resolves once no job is active (every input pulled and settled). */
   whenIdle(): Promise<void> {
     if (this.jobs.length === 0) return Promise.resolve();
@@ -308,6 +356,7 @@ export class Engine {
       flushCount: FLUSH_COUNT,
       flushDelayMs: FLUSH_DELAY_MS,
       idleCheckMs: IDLE_CHECK_MS,
+      statsMs: STATS_MS,
     };
     const slot: WorkerSlot = {
       workerId,
@@ -319,6 +368,7 @@ export class Engine {
       hangWatch: undefined,
       blameless: false,
       current,
+      load: { at: performance.now(), active: 0, idle: 0, utilization: 0 },
       handle: (this.options.backend === 'process' ? startProcessWorker : startThreadWorker)(
         init,
         {
@@ -361,6 +411,19 @@ export class Engine {
         break;
       case 'alive':
         break;
+      case 'stats': {
+        const busy = message.active - worker.load.active;
+        const total = busy + message.idle - worker.load.idle;
+        worker.load = {
+          at: worker.lastHeard,
+          active: message.active,
+          idle: message.idle,
+          utilization: total > 0 ? Math.min(1, Math.max(0, busy / total)) : 0,
+        };
+        this.runTimes.addDelta(message.runTimes);
+        this.waitTimes.addDelta(message.waitTimes);
+        break;
+      }
       case 'init-error':
         this.onFatal(
           new TaskModuleError(this.moduleUrl, initFailureMessage(message.reason), {
@@ -431,6 +494,7 @@ export class Engine {
           batch.job.settle(indexOf(batch, offset), batch.inputs[offset], false, error);
         } else {
           const input = batch.inputs[offset];
+          this.retried++;
           this.retries.push({ job: batch.job, index: indexOf(batch, offset), input, attempts });
         }
       }
@@ -606,7 +670,7 @@ export class Engine {
     const { job, inputs, attempts } = segment;
     const id = this.nextBatchId++;
     try {
-      worker.handle.send({ type: 'run', batch: id, inputs });
+      worker.handle.send({ type: 'run', batch: id, inputs, sentAt: epochNow() });
     } catch {
       if (!worker.handle.connected) {
         // The worker is dying (its exit is on the way): these inputs never reached it.
@@ -626,7 +690,12 @@ export class Engine {
         const index = indexOf(segment, i);
         const single = this.nextBatchId++;
         try {
-          worker.handle.send({ type: 'run', batch: single, inputs: [inputs[i]] });
+          worker.handle.send({
+            type: 'run',
+            batch: single,
+            inputs: [inputs[i]],
+            sentAt: epochNow(),
+          });
         } catch (error) {
           job.settle(index, inputs[i], false, new DataCloneError('input', error));
           continue;
@@ -820,6 +889,11 @@ function indexOf(
   offset: number,
 ): number {
   return run.indices ? run.indices[offset]! : run.firstIndex + offset;
+}
+
+/** Milliseconds since the epoch, comparable between threads and processes on one machine. */
+function epochNow(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** Fisher-Yates, in place. */

@@ -8,6 +8,7 @@ export {
   TimeoutError,
   WorkerCrashedError,
 } from './errors.ts';
+export type { Percentiles } from './histogram.ts';
 export type { PoolOptions } from './options.ts';
 export { Pool } from './pool.ts';
 export type {
@@ -15,10 +16,12 @@ export type {
   Inputs,
   MapOptions,
   OutputOf,
+  PoolStats,
   RunOptions,
   SetupContext,
   StreamOptions,
   StreamResult,
   TaskContext,
   TaskModule,
+  WorkerStats,
 } from './types.ts';

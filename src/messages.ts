@@ -15,6 +15,8 @@ export interface WorkerInit {
   readonly current: Int32Array | undefined;
   /** How often the worker checks whether it is idle while it has tasks (see 'idle'). */
   readonly idleCheckMs: number;
+  /** How often a worker with tasks reports its load and task times (see 'stats'). */
+  readonly statsMs: number;
 }
 
 /**
@@ -23,8 +25,13 @@ export interface WorkerInit {
  */
 export type MainToWorker =
   | { readonly type: 'init'; readonly init: WorkerInit }
-  /** Start one task per input. */
-  | { readonly type: 'run'; readonly batch: number; readonly inputs: unknown[] }
+  /** Start one task per input. `sentAt` (epoch ms) lets the worker measure how long they waited. */
+  | {
+      readonly type: 'run';
+      readonly batch: number;
+      readonly inputs: unknown[];
+      readonly sentAt: number;
+    }
   /** Fire `ctx.signal` of these tasks (they keep their slot until they actually finish). */
   | {
       readonly type: 'abort';
@@ -44,6 +51,17 @@ export type WorkerToMain =
   /** The worker's event loop sat mostly idle while it had tasks: they wait on I/O, send more. */
   | { readonly type: 'idle' }
   | { readonly type: 'init-error'; readonly error: SerializedError; readonly reason: InitFailure }
+  /**
+   * Load report: the event loop's busy and idle time since the worker started (ms), and the task
+   * run and wait times since the last report (histogram deltas, see Histogram.takeDelta).
+   */
+  | {
+      readonly type: 'stats';
+      readonly active: number;
+      readonly idle: number;
+      readonly runTimes: number[];
+      readonly waitTimes: number[];
+    }
   | {
       readonly type: 'results';
       /** Tasks that fulfilled, and their values, position by position. */

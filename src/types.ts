@@ -1,3 +1,5 @@
+import type { Percentiles } from './histogram.ts';
+
 /** What a task sees besides its input. */
 export interface TaskContext {
   /**
@@ -52,3 +54,34 @@ export interface StreamOptions extends RunOptions {
 
 /** Either a synchronous or an asynchronous iterable, pulled lazily. */
 export type Inputs<I> = Iterable<I> | AsyncIterable<I>;
+
+/** One worker, as `pool.stats()` shows it. */
+export interface WorkerStats {
+  /** The worker's id (`ctx.workerId`); a replacement gets a new one. */
+  readonly id: number;
+  /** 'starting': importing the task module or running `setup`; 'closing': finishing before it stops. */
+  readonly state: 'starting' | 'ready' | 'closing';
+  /** Tasks running on it now. */
+  readonly running: number;
+  /** Its event loop's utilization (0–1) over its last report (about 100 ms): 1 means fully busy. */
+  readonly utilization: number;
+}
+
+/** A snapshot of a pool, from `pool.stats()`. Counters run from the pool's start. */
+export interface PoolStats {
+  /** Inputs settled with a value. */
+  readonly done: number;
+  /** Inputs settled with an error. */
+  readonly failed: number;
+  /** Re-runs of tasks whose worker died under them. */
+  readonly retried: number;
+  /** Tasks running on the workers (including timed-out ones that have not ended yet). */
+  readonly inFlight: number;
+  /** Inputs pulled from their source (or waiting for a re-run) and not yet sent to a worker. */
+  readonly queued: number;
+  readonly workers: readonly WorkerStats[];
+  /** How long tasks ran: from their start on a worker to their end (ms). */
+  readonly runTime: Percentiles;
+  /** How long tasks waited: from leaving the main thread to starting on their worker (ms). */
+  readonly waitTime: Percentiles;
+}

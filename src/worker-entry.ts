@@ -4,6 +4,7 @@
  */
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { Histogram } from './histogram.ts';
 import type { MainToWorker, TaskFailure, WorkerInit, WorkerToMain } from './messages.ts';
 import { serializeError } from './serialize-error.ts';
 import type { TaskContext, TaskModule } from './types.ts';
@@ -46,7 +47,11 @@ function processChannel(onInit: (init: WorkerInit) => void): Channel {
 class Context implements TaskContext {
   controller: AbortController | undefined;
   abortReason: Error | undefined;
-  constructor(readonly workerId: number) {}
+  constructor(
+    readonly workerId: number,
+    /** performance.now() when the task started, for its run time. */
+    readonly started: number,
+  ) {}
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
@@ -60,6 +65,8 @@ class Context implements TaskContext {
     this.controller?.abort(reason);
   }
 }
+
+const TYPESCRIPT = /\.(?:ts|mts|cts)$/;
 
 /** Below this event-loop utilization, a worker with tasks is waiting on them, not working. */
 const IDLE_UTILIZATION = 0.5;
@@ -93,10 +100,16 @@ class WorkerRuntime {
     batch: RunningBatch;
     inputs: unknown[];
     next: number;
+    sentAt: number;
   }> = [];
   private starting = false;
   private closing = false;
   private taskFn: TaskModule['default'] = () => undefined;
+  private readonly runTimes = new Histogram();
+  private readonly waitTimes = new Histogram();
+  private lastStats = 0;
+  /** Whether a report is due even without tasks (the last one still showed some running). */
+  private statsOwed = false;
 
   constructor(
     private readonly channel: Channel,
@@ -106,6 +119,12 @@ class WorkerRuntime {
   async start(): Promise<void> {
     let mod: Partial<TaskModule>;
     try {
+      // Node 20 cannot run TypeScript: load a .ts task module through tsx, registered in this
+      // thread (hooks passed as `--import` in a worker's execArgv do not reach its imports).
+      if (TYPESCRIPT.test(new URL(this.init.moduleUrl).pathname)) {
+        const { register } = await import('tsx/esm/api');
+        register();
+      }
       mod = (await import(this.init.moduleUrl)) as Partial<TaskModule>;
     } catch (error) {
       this.channel.post({ type: 'init-error', reason: 'import', error: serializeError(error) });
@@ -146,8 +165,11 @@ class WorkerRuntime {
     const now = performance.eventLoopUtilization();
     const { utilization } = performance.eventLoopUtilization(now, this.lastUtilization);
     this.lastUtilization = now;
-    if (this.running === 0) return;
     const time = performance.now();
+    if ((this.running > 0 || this.statsOwed) && time - this.lastStats >= this.init.statsMs) {
+      this.postStats(now, time);
+    }
+    if (this.running === 0) return;
     if (utilization < IDLE_UTILIZATION) {
       this.channel.post({ type: 'idle' });
       this.lastPost = time;
@@ -158,10 +180,22 @@ class WorkerRuntime {
     }
   };
 
+  private postStats(utilization: EventLoopUtilization, time: number): void {
+    this.lastStats = time;
+    this.statsOwed = this.running > 0;
+    this.channel.post({
+      type: 'stats',
+      active: utilization.active,
+      idle: utilization.idle,
+      runTimes: this.runTimes.takeDelta(),
+      waitTimes: this.waitTimes.takeDelta(),
+    });
+  }
+
   private onMessage(message: MainToWorker): void {
     switch (message.type) {
       case 'run':
-        this.runBatch(message.batch, message.inputs);
+        this.runBatch(message.batch, message.inputs, message.sentAt);
         break;
       case 'abort': {
         const batch = this.batches.get(message.batch);
@@ -195,21 +229,25 @@ class WorkerRuntime {
    * unbounded concurrency) then still streams its results back while it is being started, and a
    * message from the main thread (an abort) is never stuck behind it.
    */
-  private runBatch(id: number, inputs: unknown[]): void {
+  private runBatch(id: number, inputs: unknown[], sentAt: number): void {
     const n = inputs.length;
     const batch: RunningBatch = { contexts: new Array(n), early: undefined, running: n };
     this.batches.set(id, batch);
     this.running += n;
-    this.toStart.push({ id, batch, inputs, next: 0 });
+    this.statsOwed = true;
+    this.toStart.push({ id, batch, inputs, next: 0, sentAt });
     if (!this.starting) this.startSome();
   }
 
   private readonly startSome = (): void => {
     this.starting = false;
     let budget = START_SLICE;
+    const now = performance.timeOrigin + performance.now();
     while (budget > 0 && this.toStart.length > 0) {
       const pending = this.toStart[0]!;
       const end = Math.min(pending.inputs.length, pending.next + budget);
+      // One sample per slice: its tasks all start now.
+      this.waitTimes.add(now - pending.sentAt, end - pending.next);
       for (let offset = pending.next; offset < end; offset++) {
         this.runTask(pending.id, pending.batch, offset, pending.inputs[offset]);
       }
@@ -230,7 +268,7 @@ class WorkerRuntime {
       this.fail(id, batch, offset, aborted);
       return;
     }
-    const ctx = new Context(this.init.workerId);
+    const ctx = new Context(this.init.workerId, performance.now());
     batch.contexts[offset] = ctx;
     let result: unknown;
     const current = this.init.current;
@@ -258,6 +296,8 @@ class WorkerRuntime {
   }
 
   private finish(id: number, batch: RunningBatch, offset: number): void {
+    const ctx = batch.contexts[offset];
+    if (ctx) this.runTimes.add(performance.now() - ctx.started);
     batch.contexts[offset] = undefined;
     this.running--;
     if (--batch.running === 0) this.batches.delete(id);

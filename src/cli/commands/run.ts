@@ -1,0 +1,331 @@
+/**
+ * `polyloop run <task module>`: every line of a JSONL input becomes a task on the pool, and every
+ * input gets exactly one JSONL record in the output — its value or its error — written in
+ * batches. Progress on stderr; SIGINT stops cleanly; `--resume` finishes an interrupted run.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { AbortError } from '../../errors.ts';
+import type { PoolOptions } from '../../options.ts';
+import { Pool } from '../../pool.ts';
+import type { PoolStats, StreamResult } from '../../types.ts';
+import { choiceOption, integerOption, parseCommand } from '../args.ts';
+import { EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED } from '../exit-codes.ts';
+import { count } from '../format.ts';
+import { IndexSet } from '../index-set.ts';
+import { InlineRunner } from '../inline-runner.ts';
+import { countInputs, InputReader } from '../jsonl-input.ts';
+import { JsonlWriter } from '../jsonl-output.ts';
+import { renderLoadChart } from '../load-chart.ts';
+import { LoadRecorder } from '../load-recorder.ts';
+import { Progress } from '../progress.ts';
+import { recordLine } from '../records.ts';
+import { recoverOutput } from '../resume.ts';
+import { UsageError } from '../usage-error.ts';
+
+export const HELP = `Usage: polyloop run <task module> [options]
+
+Run the task module's default export once per input, on every core, and write one JSONL record
+per input: {"index": N, "value": ...} or {"index": N, "error": {"code": ..., "message": ...}},
+where N is the input's 0-based line number. Task modules may be .js, .mjs or .ts.
+
+Options:
+  -i, --input FILE       JSONL inputs, one JSON value per line; "-" is stdin (default: -)
+      --lines            read each line as a plain string input instead of JSON
+  -o, --output FILE      where the records go; "-" is stdout (default: -)
+      --ordered          write records in input order (default: as they complete)
+      --resume           finish an interrupted run: run only the inputs that have no record in
+                         --output yet, and append their records
+      --overwrite        replace an --output file that already has records
+  -w, --workers N        workers, one event loop each; 0 runs every task on the main thread
+                         (default: the number of CPU cores)
+  -c, --concurrency N    most tasks in flight per worker, or "infinity" (default: 10000)
+  -t, --timeout MS       a task running longer fails with ERR_POLYLOOP_TIMEOUT (default: none)
+  -r, --retries N        re-runs of a task whose worker crashed (default: 2)
+      --backend KIND     thread or process (default: thread)
+      --max-memory MB    heap limit of each worker
+      --chart FILE.svg   draw how busy each worker, the main thread and each core was
+  -q, --quiet            no progress display and no summary on stderr
+  -h, --help             show this help
+
+Blank lines are not inputs (they keep their line number). A line that is not JSON gets an error
+record (ERR_POLYLOOP_INVALID_INPUT) and the run goes on.
+
+Ctrl-C (SIGINT) or SIGTERM stops reading inputs and lets the tasks in flight finish; a second
+Ctrl-C aborts them. Inputs without a record can then be run with --resume.
+
+Exit codes: 0 every input succeeded; 1 some inputs have an error record; 2 a usage error, or the
+task module failed to load; 130 interrupted.
+`;
+
+const OPTIONS = {
+  input: { type: 'string', short: 'i', default: '-' },
+  lines: { type: 'boolean', default: false },
+  output: { type: 'string', short: 'o', default: '-' },
+  ordered: { type: 'boolean', default: false },
+  resume: { type: 'boolean', default: false },
+  overwrite: { type: 'boolean', default: false },
+  workers: { type: 'string', short: 'w' },
+  concurrency: { type: 'string', short: 'c' },
+  timeout: { type: 'string', short: 't' },
+  retries: { type: 'string', short: 'r' },
+  backend: { type: 'string' },
+  'max-memory': { type: 'string' },
+  chart: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** What the run loop needs from a Pool, or from the main-thread runner of `--workers 0`. */
+interface Runner {
+  stream(
+    inputs: AsyncIterable<unknown>,
+    options: { ordered: boolean; signal: AbortSignal },
+  ): AsyncIterableIterator<StreamResult<unknown, unknown>>;
+  stats(): PoolStats;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values: options, positionals } = parseCommand(argv, OPTIONS);
+  if (options.help) {
+    process.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      positionals.length === 0
+        ? 'Missing the task module (polyloop run <task module> --input FILE)'
+        : `Expected one task module, got ${positionals.length}: ${positionals.join(' ')}`,
+    );
+  }
+  const taskPath = resolve(positionals[0]!);
+  if (!existsSync(taskPath)) throw new UsageError(`Cannot find the task module ${positionals[0]}`);
+
+  const workers = integerOption('workers', options.workers, { min: 0 });
+  const poolOptions: PoolOptions = {
+    workers: workers === 0 ? undefined : workers,
+    concurrency: integerOption('concurrency', options.concurrency, { min: 1, allowInfinity: true }),
+    timeout: integerOption('timeout', options.timeout, { min: 1, allowInfinity: true }),
+    retries: integerOption('retries', options.retries, { min: 0 }),
+    backend: choiceOption('backend', options.backend, ['thread', 'process']),
+    maxMemoryMb: integerOption('max-memory', options['max-memory'], { min: 1 }),
+  };
+  if (
+    workers === 0 &&
+    (poolOptions.backend !== undefined || poolOptions.maxMemoryMb !== undefined)
+  ) {
+    throw new UsageError(
+      '--backend and --max-memory need workers: they do not apply to --workers 0',
+    );
+  }
+
+  const output = options.output;
+  let done = new IndexSet();
+  if (options.resume) {
+    if (output === '-')
+      throw new UsageError('--resume needs --output FILE: it reads what that file has');
+    const recovered = await recoverOutput(output);
+    done = recovered.done;
+    if (!options.quiet && recovered.repairedBytes > 0) {
+      process.stderr.write(
+        `polyloop: cut a torn last line (${recovered.repairedBytes} bytes) off ${output}\n`,
+      );
+    }
+  } else if (
+    output !== '-' &&
+    !options.overwrite &&
+    existsSync(output) &&
+    statSync(output).size > 0
+  ) {
+    throw new UsageError(
+      `${output} already has records: pass --resume to finish that run, or --overwrite to start over`,
+    );
+  }
+  const reader = await InputReader.open(options.input, options.lines ? 'lines' : 'json');
+
+  const runner: Runner =
+    workers === 0
+      ? await InlineRunner.start(taskPath, {
+          concurrency: poolOptions.concurrency ?? 10_000,
+          timeout: poolOptions.timeout ?? Number.POSITIVE_INFINITY,
+        })
+      : await startPool(taskPath, poolOptions);
+
+  const run = new RunLoop(runner, reader, done, options.ordered);
+  if (options.input !== '-') {
+    // Known later, in the background: counting a big file must not delay the start.
+    countInputs(options.input).then(
+      (total) => run.setTotal(Math.max(0, total - done.size)),
+      () => {},
+    );
+  }
+  const writer = await JsonlWriter.open(output, { append: options.resume });
+  const progress = new Progress(Progress.modeFor(process.stderr, options.quiet), () => ({
+    done: run.ok + run.failed,
+    failed: run.failed,
+    total: run.total,
+    pool: runner.stats(),
+  }));
+  const recorder = options.chart === undefined ? undefined : new LoadRecorder(() => runner.stats());
+  const stopSignals = handleStopSignals(run, options.quiet);
+  progress.start();
+  recorder?.start();
+  let failure: unknown;
+  try {
+    await run.writeAll(writer);
+  } catch (error) {
+    failure = error;
+  } finally {
+    stopSignals.dispose();
+  }
+  await writer.close();
+  if (run.aborted) await runner.destroy();
+  else await runner.close();
+  if (recorder && options.chart !== undefined) {
+    const mode =
+      workers === 0 ? 'one event loop (--workers 0)' : `${runner.stats().workers.length} workers`;
+    const title = `polyloop run ${basename(taskPath)}: ${mode}, ${count(run.ok + run.failed)} inputs`;
+    await writeFile(options.chart, renderLoadChart(recorder.stop(), title));
+  }
+  const note = run.interrupted
+    ? 'interrupted: run the same command with --resume to process the inputs without a record'
+    : undefined;
+  progress.finish(note);
+  if (failure !== undefined && !run.interrupted) throw failure;
+  if (run.interrupted) return EXIT_INTERRUPTED;
+  return run.failed > 0 ? EXIT_SOME_FAILED : EXIT_OK;
+}
+
+/** A pool whose workers are all up: a task module that cannot load fails here, before any output. */
+async function startPool(taskPath: string, options: PoolOptions): Promise<Pool> {
+  const pool = new Pool(taskPath, options);
+  try {
+    await pool.ready();
+  } catch (error) {
+    await pool.destroy();
+    throw error;
+  }
+  return pool;
+}
+
+/** Reads the inputs, feeds the runner, and writes one record per input. */
+class RunLoop {
+  ok = 0;
+  failed = 0;
+  total: number | undefined;
+  interrupted = false;
+  aborted = false;
+  private readonly abort = new AbortController();
+  /** The line of each input handed to the runner, by the runner's index, until it settles. */
+  private readonly lineOf = new Map<number, number>();
+  /** Records of malformed lines, held back in --ordered mode until their turn. */
+  private readonly heldBack: Array<{ index: number; line: string }> = [];
+  private writer: JsonlWriter | undefined;
+
+  constructor(
+    private readonly runner: Runner,
+    private readonly reader: InputReader,
+    private readonly done: IndexSet,
+    private readonly ordered: boolean,
+  ) {}
+
+  setTotal(total: number): void {
+    this.total = total;
+  }
+
+  /** First stop: read no more inputs; what is in flight finishes and is written. */
+  stop(): void {
+    this.interrupted = true;
+    this.reader.stop();
+  }
+
+  /** Second stop: abort the tasks in flight too (they get no record, so --resume reruns them). */
+  abortInFlight(): void {
+    this.aborted = true;
+    this.abort.abort(new AbortError('Interrupted'));
+  }
+
+  async writeAll(writer: JsonlWriter): Promise<void> {
+    this.writer = writer;
+    const results = this.runner.stream(this.inputs(), {
+      ordered: this.ordered,
+      signal: this.abort.signal,
+    });
+    try {
+      for await (const result of results) {
+        const line = this.lineOf.get(result.index)!;
+        this.lineOf.delete(result.index);
+        if (this.ordered) this.releaseHeldBack(line);
+        const written = result.ok
+          ? this.write(line, true, result.value)
+          : this.write(line, false, result.error);
+        if (!written) await writer.drain();
+      }
+      this.releaseHeldBack(Number.POSITIVE_INFINITY);
+    } catch (error) {
+      if (this.aborted && error instanceof AbortError) return;
+      throw error;
+    }
+  }
+
+  private async *inputs(): AsyncGenerator<unknown> {
+    let next = 0;
+    for await (const item of this.reader.inputs()) {
+      if (this.done.has(item.index)) continue;
+      if (!item.ok) {
+        const line = recordLine(item.index, false, item.error);
+        if (this.ordered) this.heldBack.push({ index: item.index, line });
+        else this.writeLine(line, false);
+        continue;
+      }
+      this.lineOf.set(next++, item.index);
+      yield item.value;
+    }
+  }
+
+  private releaseHeldBack(before: number): void {
+    while (this.heldBack.length > 0 && this.heldBack[0]!.index < before) {
+      this.writeLine(this.heldBack.shift()!.line, false);
+    }
+  }
+
+  private write(index: number, ok: boolean, result: unknown): boolean {
+    const line = recordLine(index, ok, result);
+    // A value JSON cannot hold becomes an error record: count it as one.
+    return this.writeLine(line, ok && !line.startsWith(`{"index":${index},"error"`));
+  }
+
+  private writeLine(line: string, ok: boolean): boolean {
+    if (ok) this.ok++;
+    else this.failed++;
+    return this.writer!.write(line);
+  }
+}
+
+/** SIGINT/SIGTERM once: stop reading; twice: abort what runs. */
+function handleStopSignals(run: RunLoop, quiet: boolean): { dispose(): void } {
+  const onSignal = (): void => {
+    if (!run.interrupted) {
+      if (!quiet) {
+        process.stderr.write(
+          '\npolyloop: stopping — finishing the tasks in flight (press Ctrl-C again to abort them)\n',
+        );
+      }
+      run.stop();
+    } else if (!run.aborted) {
+      if (!quiet) process.stderr.write('\npolyloop: aborting the tasks in flight\n');
+      run.abortInFlight();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * Inputs from a JSONL file or stdin, read lazily (a file of millions of lines never sits in
+ * memory): one input per line, its 0-based line number as its index. Blank lines are not inputs
+ * but still count, so an index always names its line.
+ */
+import { createReadStream } from 'node:fs';
+import { access, constants, open, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { PolyloopError } from '../errors.ts';
+import { UsageError } from './usage-error.ts';
+
+/** A line that is not valid JSON: that input fails with this error, the run goes on. */
+export class InvalidInputError extends PolyloopError {
+  readonly line: number;
+  constructor(index: number, message: string, options?: ErrorOptions) {
+    super('ERR_POLYLOOP_INVALID_INPUT', `Line ${index + 1} is not valid JSON: ${message}`, options);
+    this.line = index + 1;
+  }
+}
+
+export type InputFormat = 'json' | 'lines';
+
+export type ParsedInput =
+  | { readonly index: number; readonly ok: true; readonly value: unknown }
+  | { readonly index: number; readonly ok: false; readonly error: InvalidInputError };
+
+export class InputReader {
+  private stopped = false;
+
+  private constructor(
+    private readonly stream: Readable,
+    private readonly format: InputFormat,
+  ) {}
+
+  /** `-` reads stdin. A file that cannot be read is a usage error, raised before the run starts. */
+  static async open(path: string, format: InputFormat): Promise<InputReader> {
+    if (path === '-') return new InputReader(process.stdin, format);
+    try {
+      await access(path, constants.R_OK);
+      if ((await stat(path)).isDirectory()) throw new Error('it is a directory');
+    } catch (error) {
+      const reason =
+        (error as { code?: string }).code === 'ENOENT'
+          ? 'no such file'
+          : String((error as Error).message ?? error);
+      throw new UsageError(`Cannot read the input file ${path}: ${reason}`);
+    }
+    return new InputReader(createReadStream(path, { highWaterMark: 256 * 1024 }), format);
+  }
+
+  /** Stop reading (SIGINT): the iteration ends after the line it is on, even while waiting on stdin. */
+  stop(): void {
+    this.stopped = true;
+    this.stream.destroy();
+  }
+
+  /** Every non-blank line, parsed. */
+  async *inputs(): AsyncGenerator<ParsedInput> {
+    for await (const { index, text } of this.lines()) {
+      if (this.format === 'lines') {
+        yield { index, ok: true, value: text };
+        continue;
+      }
+      try {
+        yield { index, ok: true, value: JSON.parse(text) };
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        yield { index, ok: false, error: new InvalidInputError(index, message, { cause: error }) };
+      }
+    }
+  }
+
+  private async *lines(): AsyncGenerator<{ index: number; text: string }> {
+    this.stream.setEncoding('utf8');
+    let carry = '';
+    let index = 0;
+    let first = true;
+    try {
+      for await (const chunk of this.stream) {
+        if (this.stopped) return;
+        let text = carry + (chunk as string);
+        if (first) {
+          first = false;
+          if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+        }
+        const parts = text.split('\n');
+        carry = parts.pop() ?? '';
+        for (const part of parts) {
+          const line = part.endsWith('\r') ? part.slice(0, -1) : part;
+          if (line.trim() !== '') yield { index, text: line };
+          index++;
+          if (this.stopped) return;
+        }
+      }
+    } catch (error) {
+      if (this.stopped) return; // destroyed on purpose
+      throw error;
+    }
+    if (!this.stopped && carry.trim() !== '') {
+      yield { index, text: carry.endsWith('\r') ? carry.slice(0, -1) : carry };
+    }
+  }
+}
+
+/**
+ * How many inputs (non-blank lines) a file holds, for a progress bar's total. Reads the file once
+ * more, in big chunks, without decoding it.
+ */
+export async function countInputs(path: string): Promise<number> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    let count = 0;
+    let blank = true;
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      for (let i = 0; i < bytesRead; i++) {
+        const byte = buffer[i]!;
+        if (byte === 0x0a) {
+          if (!blank) count++;
+          blank = true;
+        } else if (blank && byte !== 0x20 && byte !== 0x09 && byte !== 0x0d) {
+          blank = false;
+        }
+      }
+    }
+    if (!blank) count++;
+    return count;
+  } finally {
+    await file.close();
+  }
+}

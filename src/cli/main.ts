@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+/**
+ * The `polyloop` command: dispatches to a command, prints usage errors on one line (no stack),
+ * and exits with the command's code once its output has been written.
+ */
+import { readFileSync } from 'node:fs';
+import { PolyloopError } from '../errors.ts';
+import { commands } from './commands.ts';
+import { EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
+
+function version(): string {
+  const manifest = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
+}
+
+function help(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(
+    ([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`,
+  );
+  return [
+    'Usage: polyloop <command> [options]',
+    '',
+    'Spread many concurrent async tasks over every core: one event loop per worker.',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Options:',
+    '  -h, --help     show this help (polyloop <command> --help for a command)',
+    '  -v, --version  print the version',
+    '',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(help());
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (name === '-v' || name === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return EXIT_OK;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`polyloop: unknown command "${name}" (see polyloop --help)\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await (await command.load()).main(rest);
+  } catch (error) {
+    // Errors a user can fix get one line; anything else is a bug and keeps its stack.
+    if (error instanceof PolyloopError) {
+      process.stderr.write(`polyloop ${name}: ${withCauses(error)}\n`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+}
+
+/** "message: cause's message: its cause's message", on one line. */
+function withCauses(error: Error): string {
+  let text = error.message;
+  for (let cause = error.cause, depth = 0; cause !== undefined && depth < 3; depth++) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    text += `: ${message.split('\n')[0]}`;
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return text;
+}
+
+const code = await main(process.argv.slice(2));
+// Exit once stdout has taken everything (a pipe may still hold output), even if a task module
+// left a socket or a timer open on the main thread.
+process.stdout.write('', () => process.exit(code));

@@ -1,0 +1,53 @@
+/**
+ * The JSONL record of one input, as `polyloop run` (and `polyloop collect`) write them:
+ * `{"index": 3, "value": ...}` or `{"index": 3, "error": {"code": "...", "message": "..."}}`.
+ */
+import { PolyloopError, TaskError } from '../errors.ts';
+
+export interface ErrorInfo {
+  readonly code: string;
+  readonly message: string;
+}
+
+export type OutputRecord =
+  | { readonly index: number; readonly value: unknown }
+  | { readonly index: number; readonly error: ErrorInfo };
+
+/** An output `JSON.stringify` refuses (a BigInt, a cycle) fails its input with this code. */
+export const OUTPUT_NOT_JSON = 'ERR_POLYLOOP_OUTPUT_NOT_JSON';
+
+/**
+ * The code and message a record shows for an error: a task's own error speaks for itself when it
+ * has a string `code` (`ECONNREFUSED`, `ERR_CRAWL_TOO_LARGE`); otherwise polyloop's code says what
+ * happened (`ERR_POLYLOOP_TIMEOUT`, `ERR_POLYLOOP_TASK_FAILED`...).
+ */
+export function errorInfo(error: unknown): ErrorInfo {
+  if (error instanceof TaskError) {
+    const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+    const code = typeof cause?.code === 'string' && cause.code !== '' ? cause.code : error.code;
+    return { code, message: error.message };
+  }
+  if (error instanceof PolyloopError) return { code: error.code, message: error.message };
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return {
+    code: typeof code === 'string' && code !== '' ? code : 'ERR_POLYLOOP_TASK_FAILED',
+    message: error instanceof Error ? error.message : String(error),
+  };
+}
+
+export function recordOf(index: number, ok: boolean, result: unknown): OutputRecord {
+  // `undefined` would drop the key: every value record has one.
+  return ok
+    ? { index, value: result === undefined ? null : result }
+    : { index, error: errorInfo(result) };
+}
+
+/** One JSONL line (with its newline) for a settled input. */
+export function recordLine(index: number, ok: boolean, result: unknown): string {
+  try {
+    return `${JSON.stringify(recordOf(index, ok, result))}\n`;
+  } catch (error) {
+    const message = `The output cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`;
+    return `${JSON.stringify({ index, error: { code: OUTPUT_NOT_JSON, message } })}\n`;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * `--resume`: read what an earlier run (killed, interrupted, crashed) already wrote, so this run
+ * processes only the inputs without a record. A torn last line — the write the kill cut short —
+ * is cut off the file first, so the output ends with exactly one whole record per input.
+ */
+import { createReadStream } from 'node:fs';
+import { stat, truncate } from 'node:fs/promises';
+import { IndexSet } from './index-set.ts';
+import { UsageError } from './usage-error.ts';
+
+export interface Recovered {
+  /** Indices that have a record already. */
+  readonly done: IndexSet;
+  /** Bytes of a torn last line that were cut off (0 if none). */
+  readonly repairedBytes: number;
+}
+
+export async function recoverOutput(path: string): Promise<Recovered> {
+  const done = new IndexSet();
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return { done, repairedBytes: 0 };
+    throw new UsageError(
+      `Cannot read the output file ${path} to resume: ${(error as Error).message}`,
+    );
+  }
+  let offset = 0; // bytes of whole lines read so far
+  let line = 1;
+  let carry = Buffer.alloc(0);
+  for await (const chunk of createReadStream(path)) {
+    let data = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
+    let start = 0;
+    for (let end = data.indexOf(0x0a, start); end !== -1; end = data.indexOf(0x0a, start)) {
+      const text = data.toString('utf8', start, end);
+      const index = recordIndex(text);
+      if (index === undefined && text.trim() !== '') {
+        throw new UsageError(`Cannot resume: line ${line} of ${path} is not a polyloop record`);
+      }
+      if (index !== undefined) done.add(index);
+      offset += end + 1 - start;
+      start = end + 1;
+      line++;
+    }
+    data = data.subarray(start);
+    carry = Buffer.from(data);
+  }
+  // What follows the last newline was being written when the run died.
+  const repairedBytes = size - offset;
+  if (repairedBytes > 0) await truncate(path, offset);
+  return { done, repairedBytes };
+}
+
+function recordIndex(text: string): number | undefined {
+  try {
+    const record = JSON.parse(text) as { index?: unknown };
+    return Number.isSafeInteger(record?.index) && (record.index as number) >= 0
+      ? (record.index as number)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
