@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, Queue } from 'bullmq';
+import { IndexSet } from '../cli/index-set.ts';
 import { connectionOf, type QueueTarget, whenConnected } from './connection.ts';
 import { pending, type QueueCounts, queueCounts } from './counts.ts';
 import { recordedInputCount } from './enqueue.ts';
 import { JOB_FAILED_CODE, JOB_STALLED_CODE, MissingJobsError } from './errors.ts';
-import { IndexSet } from './index-set.ts';
 import { indexOfJobId, type JobData, type QueueRecord } from './job-data.ts';
 import { nonNegative } from './validate.ts';
 

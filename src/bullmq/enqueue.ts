@@ -21,6 +21,11 @@ export interface EnqueueOptions {
   readonly chunkSize?: number | undefined;
   /** Called after each chunk with the number of inputs read so far. */
   readonly onProgress?: ((read: number) => void) | undefined;
+  /**
+   * Stops reading inputs: the chunk in hand is still added, but the input count is not noted, so
+   * `collectResults` with `follow` keeps waiting until the list is enqueued again (adding the rest).
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** What `enqueueInputs` did. */
@@ -29,6 +34,8 @@ export interface EnqueueSummary {
   readonly inputs: number;
   /** Jobs added; fewer than `inputs` when some were already in the queue (enqueued before). */
   readonly added: number;
+  /** False when `signal` stopped it before the end of the inputs. */
+  readonly complete: boolean;
 }
 
 /** One input to enqueue, or the reason its line could not be read. */
@@ -90,7 +97,12 @@ export async function enqueueItems(
       chunk = [];
       options?.onProgress?.(read);
     };
+    let complete = true;
     for await (const item of items) {
+      if (options?.signal?.aborted) {
+        complete = false;
+        break;
+      }
       read++;
       inputCount = Math.max(inputCount, item.index + 1);
       const data: JobData = item;
@@ -103,9 +115,10 @@ export async function enqueueItems(
       if (chunk.length >= chunkSize) await flush();
     }
     await flush();
-    await recordInputCount(queue, inputCount);
+    if (options?.signal?.aborted) complete = false;
+    if (complete) await recordInputCount(queue, inputCount);
     const after = jobTotal(await queueCounts(queue));
-    return { inputs: read, added: after - before };
+    return { inputs: read, added: after - before, complete };
   } finally {
     await queue.close();
   }

@@ -17,5 +17,7 @@ export type { EnqueueOptions, EnqueueSummary } from './enqueue.ts';
 export { enqueueInputs } from './enqueue.ts';
 export { MissingJobsError, RedisUnavailableError } from './errors.ts';
 export type { ErrorInfo, QueueRecord } from './job-data.ts';
+export type { QueueStatus } from './monitor.ts';
+export { QueueMonitor } from './monitor.ts';
 export type { QueueWorkerCounts, QueueWorkerOptions } from './queue-worker.ts';
 export { QueueWorker, startQueueWorker } from './queue-worker.ts';

@@ -1,10 +1,10 @@
 import { Worker as BullWorker, DelayedError, type Job, UnrecoverableError } from 'bullmq';
-import { DataCloneError, TaskModuleError } from '../errors.ts';
+import { errorInfo, OUTPUT_NOT_JSON, recordOf } from '../cli/records.ts';
+import { TaskModuleError } from '../errors.ts';
 import type { PoolOptions } from '../options.ts';
 import { Pool } from '../pool.ts';
 import type { TaskModule } from '../types.ts';
 import { connectionOf, type QueueTarget, whenConnected } from './connection.ts';
-import { errorInfoOf } from './error-info.ts';
 import type { JobData, QueueRecord } from './job-data.ts';
 import { nonNegative, positiveInteger } from './validate.ts';
 
@@ -215,11 +215,9 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
     const data = job.data;
     if (data.inputError) throw new UnrecoverableError(data.inputError.message);
     this.#active++;
+    let value: unknown;
     try {
-      const value = await this.pool.run(data.input as never, { signal });
-      const record: QueueRecord = { index: data.index, value };
-      assertSerializable(record);
-      return record;
+      value = await this.pool.run(data.input as never, { signal });
     } catch (error) {
       if (error instanceof TaskModuleError) {
         // This machine cannot run tasks any more: hand the job back without using an attempt.
@@ -230,20 +228,33 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
       }
       if (!signal?.aborted && job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
         // The last attempt: keep the code (BullMQ stores only the message) for `collect`.
-        await job.updateData({ ...data, error: errorInfoOf(error) });
+        await job.updateData({ ...data, error: errorInfo(error) });
       }
       throw error;
     } finally {
       this.#active--;
     }
+    const record = recordOf(data.index, true, value);
+    const notJson = jsonProblem(record);
+    if (notJson !== undefined) {
+      // BullMQ stores results as JSON. Not retried: the same input gives the same output.
+      const error = {
+        code: OUTPUT_NOT_JSON,
+        message: `The output cannot be written as JSON: ${notJson}`,
+      };
+      await job.updateData({ ...data, error });
+      throw new UnrecoverableError(error.message);
+    }
+    return record;
   }
 }
 
-/** BullMQ stores a job's result as JSON: a value JSON cannot write would stop the job forever. */
-function assertSerializable(record: QueueRecord): void {
+/** Why JSON cannot hold the record (a BigInt, a cycle), or undefined if it can. */
+function jsonProblem(record: QueueRecord): string | undefined {
   try {
     JSON.stringify(record);
+    return undefined;
   } catch (error) {
-    throw new DataCloneError('output', error);
+    return error instanceof Error ? error.message : String(error);
   }
 }

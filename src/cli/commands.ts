@@ -12,4 +12,16 @@ export const commands: Record<string, Command> = {
     summary: 'Run a task module over every line of a JSONL file, on every core',
     load: () => import('./commands/run.ts'),
   },
+  enqueue: {
+    summary: 'Add one BullMQ job per input line to a queue on Redis',
+    load: () => import('./commands/enqueue.ts'),
+  },
+  worker: {
+    summary: "Run a queue's jobs on every core of this machine",
+    load: () => import('./commands/worker.ts'),
+  },
+  collect: {
+    summary: "Write a queue's results as JSONL records, one per input",
+    load: () => import('./commands/collect.ts'),
+  },
 };

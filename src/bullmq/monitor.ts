@@ -1,0 +1,49 @@
+import { Queue } from 'bullmq';
+import { connectionOf, type QueueTarget, whenConnected } from './connection.ts';
+import { pending, type QueueCounts, queueCounts } from './counts.ts';
+import { recordedInputCount } from './enqueue.ts';
+
+/** A queue's state as polyloop sees it. */
+export interface QueueStatus extends QueueCounts {
+  /** Inputs enqueued, once an enqueue has finished (undefined before). */
+  readonly inputs: number | undefined;
+  /** Every enqueued input's job has finished (completed or failed), and nothing is left to run. */
+  readonly finished: boolean;
+}
+
+/** Reads a queue's totals over one connection, as often as asked (for progress displays). */
+export class QueueMonitor {
+  readonly #queue: Queue;
+
+  private constructor(queue: Queue) {
+    this.#queue = queue;
+  }
+
+  static async open(target: QueueTarget): Promise<QueueMonitor> {
+    const queue = new Queue(target.queue, {
+      connection: connectionOf(target),
+      ...(target.prefix === undefined ? {} : { prefix: target.prefix }),
+    });
+    queue.on('error', () => {});
+    try {
+      await whenConnected(queue, target);
+    } catch (error) {
+      await queue.close();
+      throw error;
+    }
+    return new QueueMonitor(queue);
+  }
+
+  async status(): Promise<QueueStatus> {
+    // The input count first: once it is noted every job exists, so the counts cover them all.
+    const inputs = await recordedInputCount(this.#queue);
+    const counts = await queueCounts(this.#queue);
+    const finished =
+      inputs !== undefined && pending(counts) === 0 && counts.completed + counts.failed >= inputs;
+    return { ...counts, inputs, finished };
+  }
+
+  close(): Promise<void> {
+    return this.#queue.close();
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * `polyloop collect`: the records of a queue's finished jobs as JSONL — the same records as
+ * `polyloop run`, one per input — optionally following the queue until every input has one.
+ */
+import {
+  loadQueueLibrary,
+  QUEUE_OPTIONS,
+  QUEUE_OPTIONS_HELP,
+  targetOf,
+} from '../../bullmq/cli-shared.ts';
+import type { CollectProgress } from '../../bullmq/index.ts';
+import { StatusLine } from '../../bullmq/status-line.ts';
+import { integerOption, parseCommand } from '../args.ts';
+import { EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED } from '../exit-codes.ts';
+import { count, duration } from '../format.ts';
+import { JsonlWriter } from '../jsonl-output.ts';
+import { Progress } from '../progress.ts';
+import { UsageError } from '../usage-error.ts';
+
+export const HELP = `Usage: polyloop collect --queue NAME [--redis URL] [--output FILE.jsonl] [--follow]
+
+Write the record of every finished job of a queue (filled by "polyloop enqueue", run by "polyloop
+worker"): {"index": N, "value": ...} or {"index": N, "error": {"code": ..., "message": ...}}, N
+being the input's 0-based line number — the records of "polyloop run", in completion order. Each
+input has exactly one record, even if its job ran more than once (a machine died under it).
+The queue keeps its jobs: collecting again writes the same records.
+
+Options:
+${QUEUE_OPTIONS_HELP}
+  -o, --output FILE      where the records go; "-" is stdout (default: -); replaced if it exists
+  -f, --follow           wait until every enqueued input has a record, then exit
+      --poll MS          how often --follow looks at the queue (default: 1000)
+  -q, --quiet            no queue totals and no summary on stderr
+  -h, --help             show this help
+
+Exit codes: 0 every record written is a value; 1 some are errors; 2 a usage error, Redis did not
+answer, or (--follow) some inputs have no job left in the queue; 130 interrupted.
+`;
+
+const OPTIONS = {
+  ...QUEUE_OPTIONS,
+  output: { type: 'string', short: 'o', default: '-' },
+  follow: { type: 'boolean', short: 'f', default: false },
+  poll: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values: options, positionals } = parseCommand(argv, OPTIONS);
+  if (options.help) {
+    process.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`Unexpected argument: ${positionals.join(' ')}`);
+  }
+  const target = targetOf(options);
+  const pollInterval = integerOption('poll', options.poll, { min: 1 });
+  const { collectResults } = await loadQueueLibrary('collect');
+
+  const status = new StatusLine(
+    Progress.modeFor(process.stderr, options.quiet),
+    'polyloop collect',
+  );
+  const started = performance.now();
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let values = 0;
+  let errors = 0;
+  let last: CollectProgress | undefined;
+  const writer = await JsonlWriter.open(options.output, { append: false });
+  try {
+    const records = collectResults(target, {
+      follow: options.follow,
+      pollInterval,
+      signal: stop.signal,
+      onProgress: (progress) => {
+        last = progress;
+        status.update(totals(progress));
+      },
+    });
+    for await (const record of records) {
+      if ('error' in record) errors++;
+      else values++;
+      if (!writer.write(`${JSON.stringify(record)}\n`)) await writer.drain();
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await writer.close();
+  }
+  const unfinished =
+    last?.inputs === undefined ? '' : `, ${count(last.inputs - values - errors)} not finished yet`;
+  status.finish(
+    `${count(values + errors)} records (${count(errors)} errors) in ${duration(performance.now() - started)}` +
+      (stop.signal.aborted ? ' — interrupted' : options.follow ? '' : unfinished) +
+      (last ? ` — queue: ${totals(last)}` : ''),
+  );
+  if (stop.signal.aborted) return EXIT_INTERRUPTED;
+  return errors > 0 ? EXIT_SOME_FAILED : EXIT_OK;
+}
+
+function totals(progress: CollectProgress): string {
+  const parts = [
+    `waiting ${count(progress.waiting + progress.delayed)}`,
+    `active ${count(progress.active)}`,
+    `done ${count(progress.completed)}`,
+    `failed ${count(progress.failed)}`,
+    progress.inputs === undefined
+      ? `collected ${count(progress.collected)} (enqueue not finished)`
+      : `collected ${count(progress.collected)}/${count(progress.inputs)}`,
+  ];
+  return parts.join(', ');
+}
