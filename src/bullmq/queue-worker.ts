@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Worker as BullWorker, DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { errorInfo, OUTPUT_NOT_JSON, recordOf } from '../cli/records.ts';
 import { TaskModuleError } from '../errors.ts';
@@ -31,6 +32,12 @@ export interface QueueWorkerOptions extends PoolOptions {
    * @default 2
    */
   readonly maxStalledCount?: number | undefined;
+  /**
+   * This machine's name, stored by BullMQ on every job it takes (`job.processedBy`), to tell
+   * which machine ran what.
+   * @default `${os.hostname()}:${process.pid}`
+   */
+  readonly name?: string | undefined;
   /** Called with errors of the Redis connection or of BullMQ bookkeeping (the worker carries on). */
   readonly onError?: ((error: Error) => void) | undefined;
 }
@@ -64,8 +71,15 @@ export async function startQueueWorker<M extends TaskModule = TaskModule>(
   target: QueueTarget,
   options: QueueWorkerOptions = {},
 ): Promise<QueueWorker<M>> {
-  const { prefetch, lockDuration, stalledInterval, maxStalledCount, onError, ...poolOptions } =
-    options;
+  const {
+    prefetch,
+    lockDuration,
+    stalledInterval,
+    maxStalledCount,
+    name,
+    onError,
+    ...poolOptions
+  } = options;
   const pool = new Pool<M>(taskModule, poolOptions);
   try {
     await pool.ready();
@@ -83,6 +97,7 @@ export async function startQueueWorker<M extends TaskModule = TaskModule>(
     lockDuration: nonNegative('lockDuration', lockDuration, 30_000),
     stalledInterval: nonNegative('stalledInterval', stalledInterval, 30_000),
     maxStalledCount: nonNegative('maxStalledCount', maxStalledCount, DEFAULT_MAX_STALLED_COUNT),
+    name: name ?? `${hostname()}:${process.pid}`,
     onError: onError ?? (() => {}),
   });
   try {
@@ -99,6 +114,7 @@ interface ResolvedWorkerOptions {
   readonly lockDuration: number;
   readonly stalledInterval: number;
   readonly maxStalledCount: number;
+  readonly name: string;
   readonly onError: (error: Error) => void;
 }
 
@@ -139,6 +155,7 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
       lockDuration: options.lockDuration,
       stalledInterval: options.stalledInterval,
       maxStalledCount: options.maxStalledCount,
+      name: options.name,
     });
     this.#worker.on('error', options.onError);
     this.#worker.on('completed', () => {

@@ -40,6 +40,7 @@ ${QUEUE_OPTIONS_HELP}
                          how often to look for dead machines' jobs (default: 30000)
       --max-stalled N    times a job may return from dead machines before it fails with
                          ERR_POLYLOOP_WORKER_CRASHED (default: 2)
+      --name NAME        this machine's name, stored on each job it runs (default: host:pid)
       --until-done       exit once every enqueued input has a finished job
   -q, --quiet            no progress display and no summary on stderr
   -h, --help             show this help
@@ -63,6 +64,7 @@ const OPTIONS = {
   'lock-duration': { type: 'string' },
   'stalled-interval': { type: 'string' },
   'max-stalled': { type: 'string' },
+  name: { type: 'string' },
   'until-done': { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -104,6 +106,7 @@ export async function main(argv: string[]): Promise<number> {
     lockDuration: integerOption('lock-duration', options['lock-duration'], { min: 1 }),
     stalledInterval: integerOption('stalled-interval', options['stalled-interval'], { min: 1 }),
     maxStalledCount: integerOption('max-stalled', options['max-stalled'], { min: 0 }),
+    name: options.name,
     // BullMQ reports Redis hiccups here and carries on; the summary names the last one.
     onError: (error) => {
       lastError = error.message;

@@ -1,0 +1,317 @@
+/**
+ * polyloop over BullMQ, end to end: a real redis-server (started here, on a free port) and real
+ * `polyloop enqueue | worker | collect` processes (run `npm run build` first). No sleeps that
+ * assume a speed: the tests wait on what they can observe in Redis or on a process's exit.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import {
+  collectResults,
+  enqueueInputs,
+  MissingJobsError,
+  type QueueRecord,
+  RedisUnavailableError,
+  startQueueWorker,
+} from '../dist/bullmq/index.js';
+import { type RedisServer, redisSkipReason, startRedis } from './bullmq-redis.ts';
+import { fixture } from './helpers.ts';
+
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const TASK = fileURLToPath(fixture('queue-task.js'));
+/** Observed-state polls give up after this long: a guard against a hung test, not a pace. */
+const PATIENCE_MS = 45_000;
+
+interface Finished {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly finished: Promise<Finished>;
+}
+
+const skip = redisSkipReason();
+
+describe('polyloop over BullMQ', { skip }, () => {
+  let redis: RedisServer;
+  let dir: string;
+  const children = new Set<ChildProcess>();
+  const queues: Queue[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    dir = mkdtempSync(join(tmpdir(), 'polyloop-bullmq-'));
+  });
+
+  after(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await Promise.all(queues.map((queue) => queue.close()));
+    await redis?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function cli(args: string[]): Running {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    const finished = new Promise<Finished>((resolve) => {
+      child.once('close', (code, signal) => {
+        children.delete(child);
+        resolve({ code, signal, stdout, stderr });
+      });
+    });
+    return { child, finished };
+  }
+
+  async function succeeds(args: string[], expectedCode = 0): Promise<Finished> {
+    const result = await cli(args).finished;
+    assert.equal(result.code, expectedCode, `polyloop ${args.join(' ')}:\n${result.stderr}`);
+    return result;
+  }
+
+  function queueArgs(name: string): string[] {
+    return ['--redis', redis.url, '--queue', name];
+  }
+
+  /** A BullMQ handle on the queue, to look at its jobs the way any BullMQ user would. */
+  function inspect(name: string): Queue {
+    const queue = new Queue(name, { connection: { url: redis.url } });
+    queues.push(queue);
+    return queue;
+  }
+
+  function inputFile(name: string, lines: unknown[]): string {
+    const path = join(dir, name);
+    writeFileSync(
+      path,
+      lines.map((line) => (typeof line === 'string' ? line : JSON.stringify(line))).join('\n'),
+    );
+    return path;
+  }
+
+  function records(path: string): QueueRecord[] {
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as QueueRecord);
+  }
+
+  /** Polls Redis until `check` holds (each poll is a round trip, so this follows real progress). */
+  async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
+    const deadline = Date.now() + PATIENCE_MS;
+    for (;;) {
+      const value = await check();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`Gave up waiting for ${what}`);
+      await sleep(50);
+    }
+  }
+
+  it('re-enqueueing the same file adds nothing; records match polyloop run, errors after their attempts', async () => {
+    const lines: unknown[] = Array.from({ length: 30 }, (_, n) => ({ n, fail: n % 10 === 4 }));
+    lines.push('{not json');
+    const input = inputFile('errors.jsonl', lines);
+    const first = await succeeds([
+      'enqueue',
+      ...queueArgs('errors'),
+      '-i',
+      input,
+      '--attempts',
+      '2',
+      '--backoff',
+      '1',
+    ]);
+    assert.match(first.stderr, /31 inputs, 31 added/);
+    const again = await succeeds([
+      'enqueue',
+      ...queueArgs('errors'),
+      '-i',
+      input,
+      '--attempts',
+      '2',
+    ]);
+    assert.match(again.stderr, /31 inputs, 0 added \(31 were already in the queue\)/);
+    const queue = inspect('errors');
+    assert.equal((await queue.getJobCounts('waiting')).waiting, 31);
+
+    await succeeds([
+      'worker',
+      TASK,
+      ...queueArgs('errors'),
+      '--workers',
+      '1',
+      '--until-done',
+      '-q',
+    ]);
+    const output = join(dir, 'errors-out.jsonl');
+    const collected = await succeeds(['collect', ...queueArgs('errors'), '-o', output], 1);
+    assert.match(collected.stderr, /31 records \(4 errors\)/);
+
+    const viaRun = join(dir, 'errors-run.jsonl');
+    await succeeds(['run', TASK, '-i', input, '-o', viaRun, '--workers', '1', '-q'], 1);
+    const sorted = (path: string) => records(path).sort((a, b) => a.index - b.index);
+    assert.deepEqual(sorted(output), sorted(viaRun));
+    assert.deepEqual(sorted(output)[4], {
+      index: 4,
+      error: { code: 'E_QUEUE_TASK', message: 'input 4 failed' },
+    });
+    assert.equal(
+      (sorted(output)[30] as { error: { code: string } }).error.code,
+      'ERR_POLYLOOP_INVALID_INPUT',
+    );
+    // The task's failures used both attempts; the malformed line failed once, for good.
+    assert.equal((await queue.getJob('input-4'))?.attemptsMade, 2);
+    assert.equal((await queue.getJob('input-30'))?.attemptsMade, 1);
+  });
+
+  it('a machine killed mid-run: its jobs run on the other, and every index is collected once', async () => {
+    const count = 120;
+    const name = 'kill';
+    const output = join(dir, 'kill-out.jsonl');
+    // Collect first: --follow must wait for the enqueue to finish, not stop at an empty queue.
+    const collect = cli([
+      'collect',
+      ...queueArgs(name),
+      '-o',
+      output,
+      '--follow',
+      '--poll',
+      '100',
+      '-q',
+    ]);
+    const input = inputFile(
+      'kill.jsonl',
+      Array.from({ length: count }, (_, n) => ({ n, ms: 250 })),
+    );
+    await succeeds(['enqueue', ...queueArgs(name), '-i', input]);
+    // Short locks so the dead machine's jobs come back in seconds; many allowed stalls so a
+    // busy machine missing a renewal cannot fail a job.
+    const machine = (id: string) =>
+      cli([
+        'worker',
+        TASK,
+        ...queueArgs(name),
+        ...['--name', id, '--workers', '1', '--prefetch', '6'],
+        ...['--lock-duration', '2000', '--stalled-interval', '500', '--max-stalled', '10', '-q'],
+      ]);
+    const doomed = machine('doomed');
+    const survivor = machine('survivor');
+    const queue = inspect(name);
+
+    // Kill once the doomed machine has finished some jobs and holds others.
+    const held = await until('the doomed machine to hold jobs after finishing some', async () => {
+      const completed = await queue.getJobs(['completed']);
+      const active = await queue.getJobs(['active']);
+      const mine = active.filter((job) => job.processedBy === 'doomed');
+      const finishedSome = completed.some((job) => job.processedBy === 'doomed');
+      return finishedSome && mine.length >= 3 ? mine.map((job) => job.id!) : undefined;
+    });
+    doomed.child.kill('SIGKILL');
+    assert.equal((await doomed.finished).signal, 'SIGKILL');
+
+    const collected = await collect.finished;
+    assert.equal(collected.code, 0, collected.stderr);
+    const got = records(output);
+    assert.equal(got.length, count);
+    const seen = new Set(got.map((record) => record.index));
+    assert.equal(seen.size, count, 'every index exactly once');
+    for (const record of got)
+      assert.deepEqual(record, { index: record.index, value: record.index * 2 });
+
+    // The jobs in hand at the kill were taken back from the dead machine (stalled) and finished.
+    const recovered = await Promise.all(held.map((id) => queue.getJob(id)));
+    const stalled = recovered.filter((job) => job && job.stalledCounter > 0);
+    assert.ok(stalled.length > 0, 'some jobs of the dead machine were recovered as stalled');
+    for (const job of stalled) assert.equal(job?.finishedOn !== undefined, true);
+
+    survivor.child.kill('SIGTERM');
+    assert.equal((await survivor.finished).code, 0);
+  });
+
+  it('SIGTERM: the worker takes no more jobs and finishes the ones in hand', async () => {
+    const name = 'graceful';
+    const input = inputFile(
+      'graceful.jsonl',
+      Array.from({ length: 40 }, (_, n) => ({ n, ms: 300 })),
+    );
+    await succeeds(['enqueue', ...queueArgs(name), '-i', input]);
+    const worker = cli([
+      'worker',
+      TASK,
+      ...queueArgs(name),
+      '--workers',
+      '1',
+      '--prefetch',
+      '4',
+      '-q',
+    ]);
+    const queue = inspect(name);
+    const inHand = await until('the worker to hold 4 jobs', async () => {
+      const active = await queue.getJobs(['active']);
+      return active.length === 4 ? active.map((job) => job.id!) : undefined;
+    });
+    worker.child.kill('SIGTERM');
+    const finished = await worker.finished;
+    assert.equal(finished.code, 0, finished.stderr);
+    const {
+      active = -1,
+      completed = -1,
+      waiting = -1,
+    } = await queue.getJobCounts('active', 'completed', 'waiting');
+    assert.equal(active, 0);
+    assert.ok(completed >= 4 && completed < 40, `completed ${completed}`);
+    assert.equal(completed + waiting, 40);
+    for (const id of inHand) assert.equal(await (await queue.getJob(id))?.getState(), 'completed');
+  });
+
+  it('library: collectResults with follow reports inputs whose job was removed', async () => {
+    const target = { redis: redis.url, queue: 'missing' };
+    const summary = await enqueueInputs(target, [{ n: 1 }, { n: 2 }, { n: 3 }]);
+    assert.deepEqual(summary, { inputs: 3, added: 3, complete: true });
+    await inspect('missing').remove('input-1');
+    const worker = await startQueueWorker(TASK, target, { workers: 1 });
+    const got: QueueRecord[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const record of collectResults(target, { follow: true, pollInterval: 50 })) {
+          got.push(record);
+        }
+      })(),
+      (error: unknown) => error instanceof MissingJobsError && error.missing === 1,
+    );
+    await worker.close();
+    assert.deepEqual(
+      got.sort((a, b) => a.index - b.index),
+      [
+        { index: 0, value: 2 },
+        { index: 2, value: 6 },
+      ],
+    );
+  });
+
+  it('library: an unreachable Redis fails with RedisUnavailableError instead of hanging', async () => {
+    const closedPort = `redis://127.0.0.1:${redis.port === 1 ? 2 : 1}`;
+    await assert.rejects(
+      enqueueInputs({ redis: closedPort, queue: 'nowhere', connectTimeout: 300 }, [1]),
+      (error: unknown) =>
+        error instanceof RedisUnavailableError && error.code === 'ERR_POLYLOOP_REDIS_UNAVAILABLE',
+    );
+  });
+});
