@@ -11,6 +11,8 @@ import { join } from 'node:path';
 export interface RedisServer {
   readonly url: string;
   readonly port: number;
+  /** The server's process id (the bench reads its CPU time). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -63,6 +65,7 @@ async function startOn(port: number): Promise<RedisServer> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pid: child.pid ?? -1,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;

@@ -281,6 +281,50 @@ describe('polyloop over BullMQ', { skip }, () => {
     for (const id of inHand) assert.equal(await (await queue.getJob(id))?.getState(), 'completed');
   });
 
+  it('a job whose machines keep dying fails with ERR_POLYLOOP_WORKER_CRASHED past --max-stalled', async () => {
+    const name = 'stall-limit';
+    await succeeds([
+      'enqueue',
+      ...queueArgs(name),
+      '-i',
+      inputFile('stall.jsonl', [{ n: 0, ms: 60_000 }]),
+    ]);
+    // Every machine of a queue must share these: the first stalled check of any of them holds the
+    // others' checks off for its own --stalled-interval.
+    const stallOptions = [
+      ...['--workers', '1', '--max-stalled', '0'],
+      ...['--lock-duration', '1000', '--stalled-interval', '300'],
+    ];
+    const doomed = cli([
+      'worker',
+      TASK,
+      ...queueArgs(name),
+      ...stallOptions,
+      '--name',
+      'doomed',
+      '-q',
+    ]);
+    const queue = inspect(name);
+    await until('the doomed machine to take the job', async () =>
+      (await queue.getJob('input-0'))?.processedBy === 'doomed' ? true : undefined,
+    );
+    doomed.child.kill('SIGKILL');
+    await doomed.finished;
+    const options = [...stallOptions, '--until-done', '-q'];
+    await succeeds(['worker', TASK, ...queueArgs(name), ...options]);
+    const output = join(dir, 'stall-out.jsonl');
+    await succeeds(['collect', ...queueArgs(name), '-o', output], 1);
+    assert.deepEqual(records(output), [
+      {
+        index: 0,
+        error: {
+          code: 'ERR_POLYLOOP_WORKER_CRASHED',
+          message: 'job stalled more than allowable limit',
+        },
+      },
+    ]);
+  });
+
   it('library: collectResults with follow reports inputs whose job was removed', async () => {
     const target = { redis: redis.url, queue: 'missing' };
     const summary = await enqueueInputs(target, [{ n: 1 }, { n: 2 }, { n: 3 }]);
