@@ -5,7 +5,10 @@
 // the site's truth, and keeps each mode's per-core chart (--chart) of its median run.
 //
 //   npm run bench:crawl -- [--pages 20000] [--latency 200-1000] [--runs 3] [--concurrency 1000]
-//                          [--origins 8] [--workers N]
+//                          [--origins 8] [--workers N] [--wait-load 0.5]
+//
+// --wait-load L: before each run, wait (up to 5 minutes) until the 1-minute load average is at
+// most L, so that other work on the machine, or the previous run, does not weigh on the next.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +33,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '1000' },
     origins: { type: 'string', default: '8' },
     workers: { type: 'string', default: String(availableParallelism()) },
+    'wait-load': { type: 'string' },
   },
 });
 
@@ -49,6 +53,8 @@ const RUNS = positive('runs', values.runs);
 const CONCURRENCY = positive('concurrency', values.concurrency);
 const ORIGINS = positive('origins', values.origins);
 const WORKERS = positive('workers', values.workers);
+const WAIT_LOAD = values['wait-load'] === undefined ? undefined : Number(values['wait-load']);
+if (WAIT_LOAD !== undefined && !(WAIT_LOAD > 0)) throw new TypeError('--wait-load: a number > 0');
 
 type Mode = 'one-loop' | 'polyloop';
 const LABEL: Record<Mode, string> = {
@@ -132,6 +138,14 @@ async function crawl(
   };
 }
 
+/** Waits until the 1-minute load average is at most `limit`, or 5 minutes have passed. */
+async function settle(limit: number): Promise<void> {
+  const deadline = Date.now() + 5 * 60_000;
+  while (loadAverage() > limit && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -168,6 +182,7 @@ async function main(): Promise<void> {
 
     for (let run = 1; run <= RUNS; run++) {
       for (const mode of ['one-loop', 'polyloop'] as const) {
+        if (WAIT_LOAD !== undefined) await settle(WAIT_LOAD);
         process.stderr.write(`run ${run}/${RUNS}: ${LABEL[mode]}... `);
         const m = await crawl(mode, run, work, urls, site.child.pid!);
         measurements.push(m);

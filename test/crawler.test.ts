@@ -143,7 +143,7 @@ describe('crawler example', () => {
   it("matches the generator's truth on generated pages, including <base> pages and missing titles", async () => {
     const candidates = Array.from({ length: 400 }, (_, n) => buildPage(site, n));
     const pick = (test: (page: (typeof candidates)[number]) => boolean) =>
-      candidates.filter(test).slice(0, 4);
+      candidates.slice(30).filter(test).slice(0, 4);
     const kinds = {
       '<base href>': pick((page) => page.body.includes('<base ')),
       'no title': pick((page) => page.truth.title === null),
