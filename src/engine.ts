@@ -335,6 +335,9 @@ export class Engine {
     await Promise.all(
       this.workers.map((worker) => {
         worker.state = 'gone';
+        // Hold the process open until they are gone (see updateKeepAlive): code after
+        // `await destroy()` must run.
+        worker.handle.setKeepAlive(true);
         return worker.handle.terminate();
       }),
     );
@@ -530,7 +533,9 @@ export class Engine {
     this.setKeepAlive(
       this.jobs.length > 0 ||
         this.readyWaiters.length > 0 ||
-        this.workers.some((worker) => worker.running > 0 || worker.state === 'closing'),
+        this.workers.some(
+          (worker) => worker.running > 0 || worker.state === 'closing' || worker.state === 'gone',
+        ),
     );
   }
 

@@ -117,4 +117,33 @@ describe('lifecycle', () => {
     assert.equal(child.status, 0, child.stderr);
     assert.match(child.stdout, /\[ 1, 2, 3 \]/);
   });
+
+  it('destroy() holds the process open until its workers are gone, so the code after it runs', async () => {
+    const { spawnSync } = await import('node:child_process');
+    // The aborted tasks' results arrive during destroy(); they used to let the workers be unref'd,
+    // and the process exited (code 13) before destroy() resolved.
+    const script = `
+      import { Pool } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      const pool = new Pool(${JSON.stringify(fixture('control.js').href)}, { workers: 1 });
+      const controller = new AbortController();
+      async function* inputs() {
+        yield { op: 'value', value: 1 };
+        yield { op: 'wait-abort' };
+      }
+      try {
+        for await (const r of pool.stream(inputs(), { signal: controller.signal })) controller.abort();
+      } catch {}
+      await pool.destroy();
+      console.log('after destroy');
+    `;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, NODE_TEST_CONTEXT: undefined },
+      });
+      assert.equal(child.status, 0, child.stderr);
+      assert.match(child.stdout, /after destroy/);
+    }
+  });
 });

@@ -1,0 +1,99 @@
+/** Running the real `polyloop` command (dist/cli/main.js, built by `npm test`) in tests. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+export const CLI_TASK = fileURLToPath(new URL('./fixtures/cli-task.ts', import.meta.url));
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function startCli(
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): { child: ChildProcess; done: Promise<CliResult>; stderr: () => string } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  child.stdin!.end(options.stdin ?? '');
+  const done = new Promise<CliResult>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, done, stderr: () => stderr };
+}
+
+export function runCli(
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
+  return startCli(args, options).done;
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'polyloop-cli-'));
+}
+
+export function jsonl(values: unknown[]): string {
+  return values.map((value) => `${JSON.stringify(value)}\n`).join('');
+}
+
+export interface RecordLine {
+  index: number;
+  value?: unknown;
+  error?: { code: string; message: string };
+}
+
+export function parseRecords(text: string): RecordLine[] {
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as RecordLine);
+}
+
+export function readRecords(path: string): RecordLine[] {
+  return parseRecords(readFileSync(path, 'utf8'));
+}
+
+/** Lines in a file now (0 if it does not exist yet). */
+export function lineCount(path: string): number {
+  try {
+    const text = readFileSync(path, 'utf8');
+    let lines = 0;
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines++;
+    return lines;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Resolves once `condition()` holds (checked every 20 ms): a test waits for an observed state of
+ * the running command — records written, a message printed — never for a guessed duration.
+ */
+export async function until(
+  condition: () => boolean,
+  what: string,
+  limitMs = 60_000,
+): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > limitMs) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
