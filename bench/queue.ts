@@ -3,11 +3,14 @@
  * `polyloop worker` (all cores), and two `polyloop worker` processes with one worker each (two
  * "machines" on this one), each against a fresh queue on a throwaway redis-server.
  *
- *   npm run build && node --import tsx bench/queue.ts [--runs 3] [--variants tiny,ms]
+ *   npm run build && node --import tsx bench/queue.ts [--runs 3] [--variants tiny,ms] [--quiet-below 0.3]
  *
  * Times are from spawning the command to its last task's end: `run` until it exits; the workers
  * until the last job's `finishedOn` in Redis (their exit, with --until-done, follows after a poll).
- * Enqueue and collect are timed on their own. Redis CPU is read from /proc (Linux).
+ * Enqueue and collect are timed on their own. Redis CPU is read from /proc (Linux), the polyloop
+ * processes' CPU with GNU time; "others" is the rest of the machine's busy time meanwhile (other
+ * work sharing the machine), in cores. --quiet-below C waits before each sample (up to 3 minutes)
+ * for a 2-second spell in which the whole machine uses less than C cores.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,14 +54,18 @@ interface Sample {
   readonly enqueueSeconds?: number;
   readonly collectSeconds?: number;
   readonly load: number;
+  /** Cores' worth of CPU that other processes used during the sample. */
+  readonly others: number | undefined;
 }
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '3' },
     variants: { type: 'string', default: 'tiny,ms' },
+    'quiet-below': { type: 'string' },
   },
 });
+const quietBelow = values['quiet-below'] === undefined ? undefined : Number(values['quiet-below']);
 const runs = Number(values.runs);
 const variants = values.variants.split(',').map((name) => {
   const variant = VARIANTS[name];
@@ -89,13 +96,15 @@ try {
       // Rotate the order so a slow spell of the shared machine does not always hit the same one.
       for (let k = 0; k < CONTESTANTS.length; k++) {
         const contestant = CONTESTANTS[(run + k) % CONTESTANTS.length]!;
+        if (quietBelow !== undefined) await waitForQuiet(quietBelow);
         const sample =
           contestant === 'run'
             ? await measureRun(variant, input)
             : await measureWorkers(variant, input, contestant === 'one worker' ? 1 : 2);
         samples.get(contestant)!.push(sample);
         process.stderr.write(
-          `${variant.name} run ${run + 1} ${contestant}: ${sample.seconds.toFixed(2)} s (load ${sample.load.toFixed(2)})\n`,
+          `${variant.name} run ${run + 1} ${contestant}: ${sample.seconds.toFixed(2)} s ` +
+            `(load ${sample.load.toFixed(2)}, others ${sample.others?.toFixed(2) ?? '?'} cores)\n`,
         );
       }
     }
@@ -110,6 +119,7 @@ async function measureRun(variant: Variant, input: string): Promise<Sample> {
   const output = join(dir, 'run-out.jsonl');
   const load = loadavg()[0]!;
   const cpu = redisCpuSeconds(redis);
+  const busy = machineBusySeconds();
   const started = performance.now();
   const processCpu = await exec([
     'run',
@@ -124,8 +134,10 @@ async function measureRun(variant: Variant, input: string): Promise<Sample> {
     String(cores),
   ]);
   const seconds = (performance.now() - started) / 1000;
+  const redisCpu = redisCpuSeconds(redis) - cpu;
+  const others = othersCores(machineBusySeconds() - busy, processCpu, redisCpu, seconds);
   checkOutput(output, variant);
-  return { seconds, redisCpu: redisCpuSeconds(redis) - cpu, cpu: processCpu, load };
+  return { seconds, redisCpu, cpu: processCpu, load, others };
 }
 
 async function measureWorkers(variant: Variant, input: string, machines: 1 | 2): Promise<Sample> {
@@ -139,6 +151,8 @@ async function measureWorkers(variant: Variant, input: string, machines: 1 | 2):
   const cpu = redisCpuSeconds(redis);
   // One machine gets every core; two share them, one worker each.
   const workers = machines === 1 ? cores : Math.max(1, Math.floor(cores / 2));
+  const busy = machineBusySeconds();
+  const started = performance.now();
   const startedAt = Date.now();
   const cpus = await Promise.all(
     Array.from({ length: machines }, () =>
@@ -149,6 +163,12 @@ async function measureWorkers(variant: Variant, input: string, machines: 1 | 2):
     ? undefined
     : cpus.reduce((sum: number, c) => sum + c!, 0);
   const redisCpu = redisCpuSeconds(redis) - cpu;
+  const others = othersCores(
+    machineBusySeconds() - busy,
+    processCpu,
+    redisCpu,
+    (performance.now() - started) / 1000,
+  );
   const seconds = ((await lastFinishedOn(name)) - startedAt) / 1000;
 
   const output = join(dir, 'collect-out.jsonl');
@@ -156,7 +176,7 @@ async function measureWorkers(variant: Variant, input: string, machines: 1 | 2):
   await exec(['collect', ...target, '-o', output, '-q']);
   const collectSeconds = (performance.now() - collectStarted) / 1000;
   checkOutput(output, variant);
-  return { seconds, redisCpu, cpu: processCpu, enqueueSeconds, collectSeconds, load };
+  return { seconds, redisCpu, cpu: processCpu, enqueueSeconds, collectSeconds, load, others };
 }
 
 /** The latest `finishedOn` (ms since the epoch) of the queue's completed jobs. */
@@ -211,6 +231,37 @@ function cpuSeconds(file: string): number {
   return (user ?? Number.NaN) + (system ?? Number.NaN);
 }
 
+/** Busy CPU seconds of the whole machine so far, all cores (Linux /proc/stat, in USER_HZ = 100). */
+function machineBusySeconds(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = ticks.map(Number);
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
+
+/** Cores' worth of CPU used by everything but the measured processes and Redis. */
+function othersCores(
+  busy: number,
+  processCpu: number | undefined,
+  redisCpu: number,
+  seconds: number,
+): number | undefined {
+  if (processCpu === undefined) return undefined;
+  return Math.max(0, busy - processCpu - redisCpu) / seconds;
+}
+
+/** Waits (up to 3 minutes) for 2 seconds in which the machine uses fewer than `cores` cores. */
+async function waitForQuiet(cores: number): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    const before = machineBusySeconds();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    if ((machineBusySeconds() - before) / 2 < cores) return;
+  }
+  process.stderr.write(
+    `the machine did not get below ${cores} busy cores in 3 minutes: measuring anyway\n`,
+  );
+}
+
 /** utime + stime of the redis-server process, in seconds (Linux /proc). */
 function redisCpuSeconds(server: RedisServer): number {
   const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8');
@@ -229,7 +280,7 @@ function report(variant: Variant, samples: Map<Contestant, Sample[]>): void {
   const title = `${variant.inputs.toLocaleString('en-US')} tasks of ${variant.label}`;
   console.log(`\n## ${variant.name}: ${title}\n`);
   console.log(
-    '| command | wall time (median, min–max) | tasks/s | CPU per task: polyloop + Redis | of which Redis | enqueue | collect | load (1 min) |',
+    '| command | wall time (median, min–max) | tasks/s | CPU per task: polyloop + Redis | of which Redis | enqueue | collect | others (cores) |',
   );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const contestant of CONTESTANTS) {
@@ -258,7 +309,7 @@ function report(variant: Variant, samples: Map<Contestant, Sample[]>): void {
       contestant === 'run' ? '—' : perTask(medianOf((s) => s.redisCpu) ?? 0),
       enqueue === undefined ? '—' : `${enqueue.toFixed(2)} s`,
       collect === undefined ? '—' : `${collect.toFixed(2)} s`,
-      (medianOf((s) => s.load) ?? 0).toFixed(2),
+      medianOf((s) => s.others)?.toFixed(2) ?? '—',
     ];
     console.log(`| ${cells.join(' | ')} |`);
   }

@@ -237,10 +237,11 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
       value = await this.pool.run(data.input as never, { signal });
     } catch (error) {
       if (error instanceof TaskModuleError) {
-        // This machine cannot run tasks any more: hand the job back without using an attempt.
-        this.#fatal = error;
+        // This machine cannot run tasks any more: hand the job back without using an attempt
+        // (if Redis cannot take it now, its lock expires and it comes back as stalled).
+        this.#fatal ??= error;
+        await job.moveToDelayed(Date.now(), token).catch(() => {});
         void this.destroy();
-        await job.moveToDelayed(Date.now(), token);
         throw new DelayedError();
       }
       if (!signal?.aborted && job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {

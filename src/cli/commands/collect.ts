@@ -92,8 +92,13 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
     await writer.close();
   }
+  const missing = last?.inputs === undefined ? 0 : last.inputs - values - errors;
   const unfinished =
-    last?.inputs === undefined ? '' : `, ${count(last.inputs - values - errors)} not finished yet`;
+    last?.inputs === undefined
+      ? ', the enqueue has not finished'
+      : missing > 0
+        ? `, ${count(missing)} inputs not finished yet`
+        : '';
   status.finish(
     `${count(values + errors)} records (${count(errors)} errors) in ${duration(performance.now() - started)}` +
       (stop.signal.aborted ? ' — interrupted' : options.follow ? '' : unfinished) +
