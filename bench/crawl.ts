@@ -159,6 +159,16 @@ function medianRun(runs: Measurement[]): Measurement {
 }
 
 const cpu = (seconds: number | undefined) => (seconds === undefined ? '-' : seconds.toFixed(1));
+const perPage = (seconds: number | undefined) =>
+  seconds === undefined ? '-' : `${((seconds * 1000) / PAGES).toFixed(2)} ms`;
+
+/** How much of the machine's CPU the median run used, crawler, site and others together. */
+function busy(runs: Measurement[]): string {
+  const m = medianRun(runs);
+  if (m.crawlerCpu === undefined || m.siteCpu === undefined || m.otherCpu === undefined) return '-';
+  const used = m.crawlerCpu + m.siteCpu + m.otherCpu;
+  return `${Math.round((100 * used) / (m.seconds * cpus().length))} %`;
+}
 const rate = (m: Measurement) => Math.round(PAGES / m.seconds).toLocaleString('en-US');
 
 async function main(): Promise<void> {
@@ -226,6 +236,8 @@ async function main(): Promise<void> {
     `| crawler CPU (core-seconds) | ${cpu(medianOf(one, (m) => m.crawlerCpu))} | ${cpu(medianOf(poly, (m) => m.crawlerCpu))} |`,
     `| test site CPU (its own process) | ${cpu(medianOf(one, (m) => m.siteCpu))} | ${cpu(medianOf(poly, (m) => m.siteCpu))} |`,
     `| other processes' CPU | ${cpu(medianOf(one, (m) => m.otherCpu))} | ${cpu(medianOf(poly, (m) => m.otherCpu))} |`,
+    `| crawler CPU per page | ${perPage(medianOf(one, (m) => m.crawlerCpu))} | ${perPage(medianOf(poly, (m) => m.crawlerCpu))} |`,
+    `| machine busy (all ${cpus().length} cores) | ${busy(one)} | ${busy(poly)} |`,
     `| every run's ${PAGES.toLocaleString('en-US')} records = the site's truth | ${one.every((m) => m.summary.checksum === expected) ? '✓' : '✗'} | ${poly.every((m) => m.summary.checksum === expected) ? '✓' : '✗'} |`,
   ];
   const runRows = [
