@@ -50,6 +50,7 @@ export class Job {
   private exhausted = false;
   private readonly buffer: unknown[] = [];
   private fetching = false;
+  private notifyQueued = false;
 
   constructor(
     inputs: Inputs<unknown>,
@@ -73,9 +74,13 @@ export class Job {
     }
   }
 
-  /** Inputs that may still be pulled before the consumer catches up. */
+  /**
+   * Inputs that may still be dispatched before the consumer catches up. Inputs waiting in the
+   * buffer do not count: an async source's prefetched inputs sit on top of the window (at most
+   * ASYNC_PREFETCH of them) instead of taking slots from it.
+   */
   private room(): number {
-    return this.lookahead() - (this.pulled - this.released);
+    return this.lookahead() - (this.dispatched - this.released);
   }
 
   /** Whether `take` could return something right now. */
@@ -145,12 +150,7 @@ export class Job {
 
   private async fetchLoop(source: AsyncIterator<unknown>): Promise<void> {
     try {
-      while (
-        !this.exhausted &&
-        !this.finished &&
-        this.buffer.length < ASYNC_PREFETCH &&
-        this.room() > 0
-      ) {
+      while (!this.exhausted && !this.finished && this.buffer.length < ASYNC_PREFETCH) {
         const step = await source.next();
         if (this.finished) return;
         if (step.done) {
@@ -159,7 +159,7 @@ export class Job {
           this.buffer.push(step.value);
           this.pulled++;
         }
-        this.onReadable();
+        this.notifyReadable();
       }
     } catch (error) {
       this.failSource(error);
@@ -167,6 +167,20 @@ export class Job {
       this.fetching = false;
     }
     this.checkDone();
+  }
+
+  /**
+   * Tell the dispatcher once per turn of the event loop, not per input: a source whose inputs are
+   * ready (a file being read) fills the buffer within one turn, and then goes out as one batch
+   * per worker instead of one message per input.
+   */
+  private notifyReadable(): void {
+    if (this.notifyQueued) return;
+    this.notifyQueued = true;
+    setImmediate(() => {
+      this.notifyQueued = false;
+      if (!this.finished) this.onReadable();
+    });
   }
 
   /** The consumer took results: there may be room to pull more. */

@@ -43,6 +43,27 @@ describe('concurrency and backpressure', () => {
     }
   });
 
+  it('grows its window just the same for an async source (its read-ahead takes no slots)', {
+    timeout: 60_000,
+  }, async () => {
+    // The same rendezvous fed by an async generator: inputs it prefetched used to count against
+    // the window, which then never looked full, never grew, and the rendezvous never completed.
+    const pool = new Pool(fixture('control.js'), {
+      workers: 1,
+      concurrency: Number.POSITIVE_INFINITY,
+    });
+    try {
+      const shared = cells();
+      async function* inputs(): AsyncGenerator<ControlInput> {
+        for (let i = 0; i < 3000; i++) yield { op: 'rendezvous', cells: shared, n: 3000 };
+      }
+      await pool.map(inputs());
+      assert.equal(Atomics.load(shared, 0), 3000);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('never runs more than `concurrency` tasks at once on a worker', async () => {
     // Room for 10 tasks in all; 11 tasks that each count themselves in, then wait at a gate.
     const pool = new Pool(fixture('control.js'), { workers: 2, concurrency: 5 });

@@ -4,9 +4,9 @@
  * past MAX_SAMPLES, neighbouring samples are merged and the interval doubles.
  */
 import { cpus } from 'node:os';
-import type { PoolStats } from '../types.ts';
+import type { WorkerStats } from '../types.ts';
 
-const FIRST_INTERVAL_MS = 200;
+const FIRST_INTERVAL_MS = 100;
 const MAX_SAMPLES = 4096;
 
 export interface LoadSeries {
@@ -36,7 +36,7 @@ export class LoadRecorder {
   private lastElu = performance.eventLoopUtilization();
   private lastCpu = cpuTimes();
 
-  constructor(private readonly stats: () => PoolStats) {
+  constructor(private readonly workerStats: () => readonly WorkerStats[]) {
     this.cores = this.lastCpu.map((_, core) => ({
       label: `CPU ${core}`,
       kind: 'core' as const,
@@ -75,7 +75,7 @@ export class LoadRecorder {
     const elu = performance.eventLoopUtilization();
     this.main.values.push(performance.eventLoopUtilization(elu, this.lastElu).utilization);
     this.lastElu = elu;
-    for (const worker of this.stats().workers) {
+    for (const worker of this.workerStats()) {
       let series = this.workers.get(worker.id);
       if (!series) {
         series = { label: `worker ${worker.id}`, kind: 'worker', id: worker.id, values: [] };

@@ -146,13 +146,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   const reader = await InputReader.open(options.input, options.lines ? 'lines' : 'json');
 
+  const pool = workers === 0 ? undefined : await startPool(taskPath, poolOptions);
   const runner: Runner =
-    workers === 0
-      ? await InlineRunner.start(taskPath, {
-          concurrency: poolOptions.concurrency ?? 10_000,
-          timeout: poolOptions.timeout ?? Number.POSITIVE_INFINITY,
-        })
-      : await startPool(taskPath, poolOptions);
+    pool ??
+    (await InlineRunner.start(taskPath, {
+      concurrency: poolOptions.concurrency ?? 10_000,
+      timeout: poolOptions.timeout ?? Number.POSITIVE_INFINITY,
+    }));
 
   const run = new RunLoop(runner, reader, done, options.ordered);
   if (options.input !== '-') {
@@ -169,7 +169,11 @@ export async function main(argv: string[]): Promise<number> {
     total: run.total,
     pool: runner.stats(),
   }));
-  const recorder = options.chart === undefined ? undefined : new LoadRecorder(() => runner.stats());
+  // With --workers 0 the main thread is the only event loop: it has its own row already.
+  const recorder =
+    options.chart === undefined
+      ? undefined
+      : new LoadRecorder(() => (pool ? pool.stats().workers : []));
   const stopSignals = handleStopSignals(run, options.quiet);
   progress.start();
   recorder?.start();
@@ -185,8 +189,7 @@ export async function main(argv: string[]): Promise<number> {
   if (run.aborted) await runner.destroy();
   else await runner.close();
   if (recorder && options.chart !== undefined) {
-    const mode =
-      workers === 0 ? 'one event loop (--workers 0)' : `${runner.stats().workers.length} workers`;
+    const mode = pool ? `${pool.workers} workers` : 'one event loop (--workers 0)';
     const title = `polyloop run ${basename(taskPath)}: ${mode}, ${count(run.ok + run.failed)} inputs`;
     await writeFile(options.chart, renderLoadChart(recorder.stop(), title));
   }
