@@ -150,7 +150,9 @@ export class Progress {
   }
 
   private draw(lines: string[]): void {
-    const columns = (this.out as { columns?: number }).columns ?? 120;
+    // Cut lines to the terminal's width: a wrapped line would break the erasing of the next draw.
+    const reported = (this.out as { columns?: number }).columns;
+    const columns = reported !== undefined && reported > 0 ? reported : 120;
     this.erase();
     this.out.write(lines.map((line) => line.slice(0, Math.max(20, columns - 1))).join('\n'));
     this.drawnLines = lines.length;
