@@ -70,10 +70,11 @@ interface WorkerSlot {
   /** Replaced for a hang whose culprit is known: its other tasks' re-runs are not counted. */
   blameless: boolean;
   /**
-   * Shared with a thread worker: the (batch, offset) of the task whose synchronous part it is
-   * running, or -1. Read only once its loop is found blocked, to tell the culprit from bystanders.
+   * The (batch, offset) of the task whose synchronous part the worker is running, or -1: shared
+   * with a thread, reported by a process's watchdog. Read only once its loop is found blocked, to
+   * tell the culprit from bystanders.
    */
-  readonly current: Int32Array | undefined;
+  readonly current: Int32Array;
   /** The event loop's busy and idle time (ms) at the worker's last load report, and when it came. */
   load: { at: number; active: number; idle: number; utilization: number };
 }
@@ -347,20 +348,26 @@ export class Engine {
 
   private spawn(): void {
     const workerId = this.nextWorkerId++;
-    // Processes cannot share memory: they time out every overdue task of a hung worker.
-    const current =
-      this.options.backend === 'thread'
-        ? new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT)).fill(-1)
-        : undefined;
+    // Where the worker notes the task its loop is inside: shared with a thread; a process's
+    // watchdog reports it instead (see process-worker.ts).
+    const thread = this.options.backend === 'thread';
+    const size = 2 * Int32Array.BYTES_PER_ELEMENT;
+    const current = new Int32Array(thread ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
+    current.fill(-1);
     const init: WorkerInit = {
       moduleUrl: this.moduleUrl,
-      current,
+      current: thread ? current : undefined,
       workerId,
       flushCount: FLUSH_COUNT,
       flushDelayMs: FLUSH_DELAY_MS,
       idleCheckMs: IDLE_CHECK_MS,
       statsMs: STATS_MS,
     };
+    const events = {
+      message: (message: WorkerToMain) => this.onMessage(slot, message),
+      exit: (exit: WorkerExit) => this.onExit(slot, exit),
+    };
+    const limits = { maxMemoryMb: this.options.maxMemoryMb };
     const slot: WorkerSlot = {
       workerId,
       state: 'starting',
@@ -372,14 +379,9 @@ export class Engine {
       blameless: false,
       current,
       load: { at: performance.now(), active: 0, idle: 0, utilization: 0 },
-      handle: (this.options.backend === 'process' ? startProcessWorker : startThreadWorker)(
-        init,
-        {
-          message: (message) => this.onMessage(slot, message),
-          exit: (exit) => this.onExit(slot, exit),
-        },
-        { maxMemoryMb: this.options.maxMemoryMb },
-      ),
+      handle: thread
+        ? startThreadWorker(init, events, limits)
+        : startProcessWorker(init, events, limits, current),
     };
     slot.handle.setKeepAlive(this.jobs.length > 0 || this.readyWaiters.length > 0);
     this.workers.push(slot);
@@ -806,10 +808,10 @@ export class Engine {
       // The task the blocked loop is inside, if the worker could note it (threads, before the
       // task's first await).
       let culprit: { batch: Batch; offset: number } | undefined;
-      const noted = silent ? worker.current?.[0] : undefined;
+      const noted = silent ? worker.current[0] : undefined;
       if (noted !== undefined && noted !== -1) {
         const batch = worker.batches.get(noted);
-        const offset = worker.current![1]!;
+        const offset = worker.current[1]!;
         if (batch && batch.state[offset] === RUNNING) culprit = { batch, offset };
       }
       // A known culprit still within its own timeout is a long task, not a hang: leave it be.

@@ -4,6 +4,9 @@
  */
 import type { SerializedError } from './serialize-error.ts';
 
+/** The child process's pipe (after stdin, stdout, stderr and IPC) for its watchdog's reports. */
+export const WATCHDOG_FD = 4;
+
 /** Sent once, as workerData (thread) or the first message (process). */
 export interface WorkerInit {
   readonly moduleUrl: string;
@@ -11,7 +14,11 @@ export interface WorkerInit {
   /** Results are flushed when this many are pending, or after `flushDelayMs`, whichever comes first. */
   readonly flushCount: number;
   readonly flushDelayMs: number;
-  /** Threads only: where to note the task whose synchronous part is running (see engine). */
+  /**
+   * Threads: shared memory where the worker notes the task whose synchronous part is running (see
+   * engine). Processes cannot share memory with the pool: they note it in their own, and a
+   * watchdog thread in the child reports a task stuck there on the WATCHDOG_FD pipe.
+   */
   readonly current: Int32Array | undefined;
   /** How often the worker checks whether it is idle while it has tasks (see 'idle'). */
   readonly idleCheckMs: number;

@@ -3,8 +3,9 @@
  * down only that process; the pool sees an exit like any other and replaces it.
  */
 import { fork } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { WorkerInit, WorkerToMain } from './messages.ts';
+import { WATCHDOG_FD, type WorkerInit, type WorkerToMain } from './messages.ts';
 import { reviveError } from './serialize-error.ts';
 import {
   entryExecArgv,
@@ -19,6 +20,8 @@ export function startProcessWorker(
   init: WorkerInit,
   events: WorkerEvents,
   limits: WorkerLimits,
+  /** Where to put what the child's watchdog reports: the task its main thread is stuck in. */
+  current: Int32Array,
 ): WorkerHandle {
   const memory =
     limits.maxMemoryMb === undefined ? [] : [`--max-old-space-size=${limits.maxMemoryMb}`];
@@ -26,8 +29,9 @@ export function startProcessWorker(
     // Structured clone, like threads: Maps, Dates, typed arrays and errors survive the trip.
     serialization: 'advanced',
     execArgv: [...processExecArgv(process.execArgv), ...entryExecArgv, ...memory],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
   });
+  listenToWatchdog(child.stdio[WATCHDOG_FD] as Socket, current);
   let error: Error | undefined;
   const gone = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
@@ -71,4 +75,26 @@ export function startProcessWorker(
       await gone;
     },
   };
+}
+
+/**
+ * The child's watchdog writes "batch offset" lines: the task its main thread has been stuck in
+ * for a while, or "-1 -1" once it moves on. The pipe never keeps this process alive.
+ */
+function listenToWatchdog(pipe: Socket, current: Int32Array): void {
+  pipe.unref();
+  pipe.setEncoding('utf8');
+  let carry = '';
+  pipe.on('data', (chunk: string) => {
+    const lines = (carry + chunk).split('\n');
+    carry = lines.pop() ?? '';
+    const last = lines.at(-1);
+    if (last === undefined) return;
+    const [batch, offset] = last.split(' ').map(Number);
+    if (Number.isInteger(batch) && Number.isInteger(offset)) {
+      current[0] = batch!;
+      current[1] = offset!;
+    }
+  });
+  pipe.on('error', () => {});
 }

@@ -3,9 +3,15 @@
  * worker's event loop, and sends results back in batches.
  */
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Histogram } from './histogram.ts';
-import type { MainToWorker, TaskFailure, WorkerInit, WorkerToMain } from './messages.ts';
+import {
+  type MainToWorker,
+  type TaskFailure,
+  WATCHDOG_FD,
+  type WorkerInit,
+  type WorkerToMain,
+} from './messages.ts';
 import { serializeError } from './serialize-error.ts';
 import type { TaskContext, TaskModule } from './types.ts';
 
@@ -398,12 +404,56 @@ class WorkerRuntime {
   }
 }
 
+/**
+ * A child process cannot share memory with the pool, so a thread in the child watches where its
+ * main thread is: a task stuck in its synchronous part for WATCHDOG_STUCK_MS is reported on the
+ * WATCHDOG_FD pipe ("batch offset"), and "-1 -1" once it moves on. Then a hung process's culprit
+ * is known, as with threads, and its other tasks are not blamed.
+ */
+const WATCHDOG_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { writeSync } = require('node:fs');
+const { current, fd, checkMs, stuckMs } = workerData;
+let batch = -1, offset = -1, since = Date.now(), reported = false;
+const report = (line) => { try { writeSync(fd, line); } catch {} };
+setInterval(() => {
+  const nowBatch = Atomics.load(current, 0), nowOffset = Atomics.load(current, 1);
+  if (nowBatch !== batch || nowOffset !== offset) {
+    if (reported) report('-1 -1\\n');
+    batch = nowBatch; offset = nowOffset; since = Date.now(); reported = false;
+  } else if (!reported && batch !== -1 && Date.now() - since >= stuckMs) {
+    report(batch + ' ' + offset + '\\n');
+    reported = true;
+  }
+}, checkMs);
+`;
+const WATCHDOG_CHECK_MS = 50;
+const WATCHDOG_STUCK_MS = 200;
+
+function startWatchdog(): Int32Array {
+  const current = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT)).fill(-1);
+  const watchdog = new Worker(WATCHDOG_SOURCE, {
+    eval: true,
+    workerData: {
+      current,
+      fd: WATCHDOG_FD,
+      checkMs: WATCHDOG_CHECK_MS,
+      stuckMs: WATCHDOG_STUCK_MS,
+    },
+    // It needs none of the parent's loader flags (tsx...).
+    execArgv: [],
+  });
+  // It never keeps the process alive, and it dies with it.
+  watchdog.unref();
+  return current;
+}
+
 const onThread = !isMainThread && parentPort !== null;
 if (onThread) {
   void new WorkerRuntime(threadChannel(), workerData as WorkerInit).start();
 } else if (process.send) {
   const channel: Channel = processChannel((init) => {
-    void new WorkerRuntime(channel, init).start();
+    void new WorkerRuntime(channel, { ...init, current: startWatchdog() }).start();
   });
   // Tell the pool why this process is about to die, so the task's error can name the cause.
   const crash = (error: unknown): void => {

@@ -77,6 +77,26 @@ describe("backend: 'process'", () => {
     }
   });
 
+  it('knows which task hung a process: only it times out, its bystanders run again uncounted', async () => {
+    // retries: 0, so a bystander re-run only if the pool knows it was not at fault (else it would
+    // settle with WorkerCrashedError): the child's watchdog thread must have named the culprit.
+    const pool = new Pool(fixture('control.js'), { workers: 1, backend: 'process', retries: 0 });
+    try {
+      const pid = (await pool.run({ op: 'pid' })) as number;
+      const bystanders: ControlInput[] = [1, 2, 3].map((value) => ({
+        op: 'hold-on-pid',
+        pid,
+        value,
+      }));
+      const outputs = pool.map(bystanders);
+      await assert.rejects(pool.run({ op: 'spin-forever' }, { timeout: 100 }), TimeoutError);
+      assert.deepEqual(await outputs, [1, 2, 3]);
+      assert.equal(alive(pid), false);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('close() after faults leaves no child process running', async () => {
     const pool = new Pool(fixture('control.js'), { workers: 2, backend: 'process', retries: 0 });
     const pids = new Set<number>();
