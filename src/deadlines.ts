@@ -8,9 +8,14 @@ interface Timed {
   readonly deadline: number;
 }
 
+/** Below this many entries a queue is never filtered (see Deadlines.add). */
+const MIN_COMPACT = 1024;
+
 class Fifo<T> {
   private items: T[] = [];
   private head = 0;
+  /** Filter out settled entries once the queue reaches this size. */
+  compactAt = MIN_COMPACT;
   push(item: T): void {
     this.items.push(item);
   }
@@ -28,6 +33,11 @@ class Fifo<T> {
   get size(): number {
     return this.items.length - this.head;
   }
+  /** Keep only the entries `keep` accepts, in order. */
+  retain(keep: (item: T) => boolean): void {
+    this.items = this.items.slice(this.head).filter(keep);
+    this.head = 0;
+  }
 }
 
 export class Deadlines<T extends Timed> {
@@ -44,8 +54,22 @@ export class Deadlines<T extends Timed> {
       this.queues.set(timeout, queue);
     }
     this.dropSettled(queue);
+    if (queue.size >= queue.compactAt) {
+      // A task stuck at the head (it ignores its signal, with a long timeout) would hold every
+      // later, settled entry in memory until its own deadline: filter them out. Filtering when
+      // the queue has doubled since the last time keeps the cost O(1) per entry.
+      queue.retain((entry) => !entry.settled);
+      queue.compactAt = Math.max(MIN_COMPACT, queue.size * 2);
+    }
     queue.push(item);
     if (item.deadline < this.timerAt) this.arm(item.deadline);
+  }
+
+  /** Entries held, settled or not (for tests of the memory bound). */
+  get size(): number {
+    let size = 0;
+    for (const queue of this.queues.values()) size += queue.size;
+    return size;
   }
 
   clear(): void {

@@ -105,6 +105,13 @@ const HANG_GRACE_MS = 1000;
  */
 const SILENCE_MS = 100;
 
+/**
+ * After close(), a worker still running tasks that were settled already (timed out or aborted,
+ * but ignoring their signal) gets this long to end them, then it is terminated: nobody waits for
+ * their results, and close() must not wait forever for a task that never ends.
+ */
+const ABANDONED_GRACE_MS = 1000;
+
 /** Workers in a row that may die before they are ready before the pool gives up. */
 const MAX_START_FAILURES = 3;
 
@@ -321,7 +328,13 @@ export class Engine {
         } catch {
           // Already gone: terminate below is a no-op then.
         }
+        // Every call has settled: whatever still runs there was given up on (see the constant).
+        const abandoned =
+          worker.running > 0
+            ? setTimeout(() => void worker.handle.terminate(), ABANDONED_GRACE_MS)
+            : undefined;
         await worker.handle.exited;
+        clearTimeout(abandoned);
       }),
     );
   }

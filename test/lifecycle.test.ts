@@ -146,4 +146,20 @@ describe('lifecycle', () => {
       assert.match(child.stdout, /after destroy/);
     }
   });
+
+  it('close() ends even when a timed-out task ignores its signal and never ends', {
+    timeout: 30_000,
+  }, async () => {
+    const pool = new Pool(fixture('control.js'), { workers: 1 });
+    const shared = cells();
+    // 'block' waits on shared memory that is never set: its loop turns, it just never ends.
+    await assert.rejects(
+      pool.run({ op: 'block', cells: shared, slot: 0, value: 1 }, { timeout: 50 }),
+      {
+        code: 'ERR_POLYLOOP_TIMEOUT',
+      },
+    );
+    await pool.close();
+    assert.equal(Atomics.load(shared, 0), 0);
+  });
 });

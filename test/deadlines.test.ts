@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Deadlines } from '../dist/deadlines.js';
+
+interface Item {
+  settled: boolean;
+  deadline: number;
+}
+
+describe('Deadlines', () => {
+  it('does not keep settled entries behind a stuck one until its deadline', () => {
+    const expired: Item[] = [];
+    const deadlines = new Deadlines<Item>((item) => expired.push(item));
+    const timeout = 3_600_000;
+    const stuck: Item = { settled: false, deadline: performance.now() + timeout };
+    deadlines.add(stuck, timeout);
+    for (let i = 0; i < 100_000; i++) {
+      const item: Item = { settled: false, deadline: performance.now() + timeout };
+      deadlines.add(item, timeout);
+      item.settled = true;
+    }
+    // Without filtering this would be 100,001: every entry waits behind the stuck head.
+    assert.ok(deadlines.size < 5000, `${deadlines.size} entries held`);
+    deadlines.clear();
+    assert.deepEqual(expired, []);
+  });
+
+  it('fires each unsettled entry once its deadline passes, in order, skipping settled ones', async () => {
+    const expired: number[] = [];
+    const deadlines = new Deadlines<Item & { id: number }>((item) => expired.push(item.id));
+    const now = performance.now();
+    const items = [0, 1, 2, 3].map((id) => ({ id, settled: id === 1, deadline: now + 5 }));
+    for (const item of items) deadlines.add(item, 5);
+    const late = { id: 9, settled: false, deadline: now + 20 };
+    deadlines.add(late, 20);
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (expired.length === 4) resolve();
+        else setTimeout(check, 5);
+      };
+      check();
+    });
+    assert.deepEqual(expired, [0, 2, 3, 9]);
+    assert.equal(deadlines.size, 0);
+  });
+});
