@@ -81,6 +81,40 @@ describe('crashed and hung workers', () => {
     }
   });
 
+  it('replaces a worker killed by an unhandled rejection outside a task; the task runs again', async () => {
+    const pool = new Pool(fixture('control.js'), { workers: 1 });
+    try {
+      const shared = cells();
+      const input: ControlInput = {
+        op: 'stray-rejection-first-time',
+        cells: shared,
+        slot: 0,
+        value: 'ok',
+      };
+      assert.equal(await pool.run(input), 'ok');
+      assert.equal(Atomics.load(shared, 0), 2, 'ran twice: the first worker died');
+    } finally {
+      await pool.close();
+    }
+    const strict = new Pool(fixture('control.js'), { workers: 1, retries: 0 });
+    try {
+      const shared = cells();
+      const input: ControlInput = {
+        op: 'stray-rejection-first-time',
+        cells: shared,
+        slot: 0,
+        value: 'ok',
+      };
+      await assert.rejects(strict.run(input), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'ERR_POLYLOOP_WORKER_CRASHED');
+        assert.match(error.message, /stray rejection/);
+        return true;
+      });
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('replaces a worker that runs out of memory (maxMemoryMb), naming the cause', async () => {
     const pool = new Pool(fixture('control.js'), { workers: 1, maxMemoryMb: 32, retries: 1 });
     try {

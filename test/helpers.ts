@@ -45,6 +45,7 @@ export type ControlInput =
   | { op: 'block'; cells: Int32Array; slot: number; value: unknown }
   | { op: 'busy-until'; cells: Int32Array; slot: number; value: unknown }
   | { op: 'hold-on-pid'; pid: number; value: unknown }
+  | { op: 'stray-rejection-first-time'; cells: Int32Array; slot: number; value: unknown }
   | { op: 'rendezvous'; cells: Int32Array; n: number }
   | { op: 'wait-abort'; cells?: Int32Array; slot?: number }
   | { op: 'exit'; code?: number }
