@@ -30,7 +30,7 @@ function checksum(lines: string[]): string {
 
 /** Reads a JSONL output of `polyloop run`; throws if an index is missing or repeated. */
 export async function summarizeOutput(path: string, count: number): Promise<CrawlSummary> {
-  const lines: Array<string | undefined> = new Array(count);
+  const lines: Array<string | undefined> = new Array(count).fill(undefined);
   const errors: Record<string, number> = {};
   let records = 0;
   let ok = 0;
@@ -50,7 +50,7 @@ export async function summarizeOutput(path: string, count: number): Promise<Craw
     else errors[line.error!.code] = (errors[line.error!.code] ?? 0) + 1;
     lines[line.index] = digestLine(line.index, line.value, line.error?.code);
   }
-  const missing = lines.findIndex((line) => line === undefined);
+  const missing = lines.indexOf(undefined);
   if (records !== count || missing !== -1) {
     throw new Error(`${records} records for ${count} inputs (first missing index: ${missing})`);
   }
