@@ -126,7 +126,8 @@ describe('polyloop over BullMQ', { skip }, () => {
 
   it('re-enqueueing the same file adds nothing; records match polyloop run, errors after their attempts', async () => {
     const lines: unknown[] = Array.from({ length: 30 }, (_, n) => ({ n, fail: n % 10 === 4 }));
-    lines.push('{not json');
+    // A blank line is no input and gets no job, but it keeps its line number.
+    lines.push('', '{not json');
     const input = inputFile('errors.jsonl', lines);
     const first = await succeeds([
       'enqueue',
@@ -172,13 +173,14 @@ describe('polyloop over BullMQ', { skip }, () => {
       index: 4,
       error: { code: 'E_QUEUE_TASK', message: 'input 4 failed' },
     });
+    assert.equal(sorted(output)[30]!.index, 31);
     assert.equal(
       (sorted(output)[30] as { error: { code: string } }).error.code,
       'ERR_POLYLOOP_INVALID_INPUT',
     );
     // The task's failures used both attempts; the malformed line failed once, for good.
     assert.equal((await queue.getJob('input-4'))?.attemptsMade, 2);
-    assert.equal((await queue.getJob('input-30'))?.attemptsMade, 1);
+    assert.equal((await queue.getJob('input-31'))?.attemptsMade, 1);
   });
 
   it('a machine killed mid-run: its jobs run on the other, and every index is collected once', async () => {

@@ -90,7 +90,6 @@ export async function enqueueItems(
     const retried = { attempts, backoff: { type: 'exponential', delay: backoff } };
     let chunk: Parameters<Queue['addBulk']>[0] = [];
     let read = 0;
-    let inputCount = 0;
     const flush = async () => {
       if (chunk.length === 0) return;
       await queue.addBulk(chunk);
@@ -104,7 +103,6 @@ export async function enqueueItems(
         break;
       }
       read++;
-      inputCount = Math.max(inputCount, item.index + 1);
       const data: JobData = item;
       chunk.push({
         name: JOB_NAME,
@@ -116,7 +114,8 @@ export async function enqueueItems(
     }
     await flush();
     if (options?.signal?.aborted) complete = false;
-    if (complete) await recordInputCount(queue, inputCount);
+    // The number of jobs, not the last line number + 1: blank lines have no job (and no record).
+    if (complete) await recordInputCount(queue, read);
     const after = jobTotal(await queueCounts(queue));
     return { inputs: read, added: after - before, complete };
   } finally {
