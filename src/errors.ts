@@ -1,3 +1,5 @@
+import { describeThrown } from './serialize-error.ts';
+
 /**
  * Every error polyloop creates is a `PolyloopError` with a stable `code`, so callers can branch on
  * `err.code` without parsing messages. A task's own error is kept as `cause`, stack included.
@@ -14,7 +16,7 @@ export class PolyloopError extends Error {
 /** The task threw or rejected; `cause` is its error, revived with name, message, stack and own properties. */
 export class TaskError extends PolyloopError {
   constructor(cause: unknown) {
-    const message = cause instanceof Error ? cause.message : String(cause);
+    const message = cause instanceof Error ? cause.message : describeThrown(cause);
     super('ERR_POLYLOOP_TASK_FAILED', message, { cause });
   }
 }

@@ -20,7 +20,7 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
   if (!(error instanceof Error)) {
     return {
       name: 'Error',
-      message: describe(error),
+      message: describeThrown(error),
       stack: undefined,
       props: {},
       notAnError: true,
@@ -79,7 +79,8 @@ function isCloneablePrimitive(value: unknown): boolean {
   );
 }
 
-function describe(value: unknown): string {
+/** How a thrown value that is not an Error reads in a message. */
+export function describeThrown(value: unknown): string {
   try {
     return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   } catch {

@@ -139,6 +139,33 @@ describe('polyloop run', () => {
     assert.equal(result.stderr.trim().split('\n').length, 1);
   });
 
+  it('--resume counts the error records already in the file for the exit code', async () => {
+    const dir = tempDir();
+    const output = join(dir, 'out.jsonl');
+    writeFileSync(
+      output,
+      '{"index":0,"error":{"code":"E_EARLIER","message":"m"}}\n{"index":1,"value":2}\n',
+    );
+    const result = await runCli(['run', CLI_TASK, '-o', output, '--resume', '-q'], {
+      stdin: jsonl([0, 1, 2]),
+    });
+    assert.equal(result.code, 1, result.stderr);
+    assert.deepEqual(
+      readRecords(output).map((r) => r.index),
+      [0, 1, 2],
+    );
+    assert.deepEqual(readRecords(output)[2], { index: 2, value: 4 });
+  });
+
+  it('an output that cannot be written stops the run with exit code 2 and one line', async () => {
+    const result = await runCli(['run', CLI_TASK, '-o', '/dev/full', '-q'], {
+      stdin: jsonl(Array.from({ length: 5000 }, (_, i) => i)),
+    });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^polyloop run: Cannot write the output to \/dev\/full: ENOSPC/);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+  });
+
   it('prints help and version', async () => {
     const help = await runCli(['--help']);
     assert.equal(help.code, 0);

@@ -72,32 +72,41 @@ export class InputReader {
 
   private async *lines(): AsyncGenerator<{ index: number; text: string }> {
     this.stream.setEncoding('utf8');
-    let carry = '';
+    // The start of a line not ended yet, in pieces: a huge line is joined once, not rescanned.
+    let pieces: string[] = [];
     let index = 0;
     let first = true;
     try {
-      for await (const chunk of this.stream) {
+      for await (const data of this.stream) {
         if (this.stopped) return;
-        let text = carry + (chunk as string);
+        let chunk = data as string;
         if (first) {
           first = false;
-          if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+          if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
         }
-        const parts = text.split('\n');
-        carry = parts.pop() ?? '';
-        for (const part of parts) {
-          const line = part.endsWith('\r') ? part.slice(0, -1) : part;
+        let start = 0;
+        for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', start)) {
+          let line = chunk.slice(start, end);
+          if (pieces.length > 0) {
+            pieces.push(line);
+            line = pieces.join('');
+            pieces = [];
+          }
+          start = end + 1;
+          if (line.endsWith('\r')) line = line.slice(0, -1);
           if (line.trim() !== '') yield { index, text: line };
           index++;
           if (this.stopped) return;
         }
+        if (start < chunk.length) pieces.push(chunk.slice(start));
       }
     } catch (error) {
       if (this.stopped) return; // destroyed on purpose
       throw error;
     }
-    if (!this.stopped && carry.trim() !== '') {
-      yield { index, text: carry.endsWith('\r') ? carry.slice(0, -1) : carry };
+    const last = pieces.join('');
+    if (!this.stopped && last.trim() !== '') {
+      yield { index, text: last.endsWith('\r') ? last.slice(0, -1) : last };
     }
   }
 }

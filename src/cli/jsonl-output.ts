@@ -1,23 +1,37 @@
 /**
- * Writes JSONL records to a file or stdout in batches: one write per FLUSH_CHARS characters or FLUSH_MS
- * instead of one per record, so writing never slows the run, while a `kill -9` loses at most the
- * last FLUSH_MS of records (they have no record, so `--resume` runs them again). Data handed to the
- * OS survives the process being killed; only a machine crash could lose more (no fsync per batch).
+ * Writes JSONL records to a file or stdout in batches: one write per FLUSH_CHARS characters or
+ * FLUSH_MS instead of one per record, so writing costs the run little, while a `kill -9` loses at
+ * most the last FLUSH_MS of records (they have no record, so `--resume` runs them again). Data
+ * handed to the OS survives the process being killed; only a machine crash could lose more (no
+ * fsync per batch). A slow disk or pipe pushes back: past HIGH_WATER_CHARS not yet written,
+ * `write` asks its caller to wait, so memory stays bounded.
  */
 import { type FileHandle, open } from 'node:fs/promises';
+import { PolyloopError } from '../errors.ts';
 
 const FLUSH_CHARS = 64 * 1024;
 const FLUSH_MS = 100;
-/** Above this many characters waiting, `write` asks its caller to wait (a slow disk or pipe). */
 const HIGH_WATER_CHARS = 4 * 1024 * 1024;
 
+/** The output cannot be written (a full disk, a closed pipe): the run stops, exit code 2. */
+export class OutputError extends PolyloopError {
+  constructor(target: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    const name = target === '-' ? 'stdout' : target;
+    super('ERR_POLYLOOP_OUTPUT', `Cannot write the output to ${name}: ${reason}`, { cause });
+  }
+}
+
 export class JsonlWriter {
+  /** Lines queued here, not yet handed to a write. */
   private pending: string[] = [];
   private pendingChars = 0;
+  /** Characters handed to writes that have not completed yet. */
+  private writingChars = 0;
   private timer: NodeJS.Timeout | undefined;
   /** The write in progress; writes are chained so lines keep their order. */
   private writing: Promise<void> = Promise.resolve();
-  private failure: Error | undefined;
+  private failure: OutputError | undefined;
   /** Records handed to the writer so far. */
   written = 0;
 
@@ -28,8 +42,17 @@ export class JsonlWriter {
 
   /** `-` writes to stdout; otherwise the file is created, truncated, or appended to (`append`). */
   static async open(target: string, { append }: { append: boolean }): Promise<JsonlWriter> {
-    if (target === '-') return new JsonlWriter(undefined, target);
-    return new JsonlWriter(await open(target, append ? 'a' : 'w'), target);
+    if (target !== '-') {
+      try {
+        return new JsonlWriter(await open(target, append ? 'a' : 'w'), target);
+      } catch (error) {
+        throw new OutputError(target, error);
+      }
+    }
+    const writer = new JsonlWriter(undefined, target);
+    // A closed pipe (`| head`) is reported here, not thrown at some later write.
+    process.stdout.on('error', (error) => writer.fail(error));
+    return writer;
   }
 
   /** Queue one line (ending with a newline). Returns false when the caller should `await drain()`. */
@@ -43,10 +66,10 @@ export class JsonlWriter {
       this.timer = setTimeout(() => this.flush(), FLUSH_MS);
       this.timer.unref();
     }
-    return this.pendingChars < HIGH_WATER_CHARS;
+    return this.pendingChars + this.writingChars < HIGH_WATER_CHARS;
   }
 
-  /** Resolves once what was queued so far has reached the OS. */
+  /** Resolves once what was queued so far has reached the OS; rejects with an OutputError. */
   async drain(): Promise<void> {
     this.flush();
     await this.writing;
@@ -57,8 +80,12 @@ export class JsonlWriter {
     try {
       await this.drain();
     } finally {
-      await this.file?.close();
+      await this.file?.close().catch(() => {});
     }
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??= error instanceof OutputError ? error : new OutputError(this.target, error);
   }
 
   private flush(): void {
@@ -70,10 +97,12 @@ export class JsonlWriter {
     const chunk = this.pending.join('');
     this.pending = [];
     this.pendingChars = 0;
+    this.writingChars += chunk.length;
     this.writing = this.writing
       .then(() => this.writeChunk(chunk))
-      .catch((error: unknown) => {
-        this.failure ??= error instanceof Error ? error : new Error(String(error));
+      .catch((error: unknown) => this.fail(error))
+      .finally(() => {
+        this.writingChars -= chunk.length;
       });
   }
 

@@ -64,14 +64,17 @@ async function main(argv: string[]): Promise<number> {
 function withCauses(error: Error): string {
   let text = error.message;
   for (let cause = error.cause, depth = 0; cause !== undefined && depth < 3; depth++) {
-    const message = cause instanceof Error ? cause.message : String(cause);
-    text += `: ${message.split('\n')[0]}`;
+    const message = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0]!;
+    if (!text.includes(message)) text += `: ${message}`;
     cause = cause instanceof Error ? cause.cause : undefined;
   }
   return text;
 }
 
+// A closed stdout (`| head`) must not crash the command; the writer reports it (OutputError).
+process.stdout.on('error', () => {});
 const code = await main(process.argv.slice(2));
 // Exit once stdout has taken everything (a pipe may still hold output), even if a task module
 // left a socket or a timer open on the main thread.
-process.stdout.write('', () => process.exit(code));
+if (process.stdout.destroyed) process.exit(code);
+else process.stdout.write('', () => process.exit(code));

@@ -42,12 +42,28 @@ export function recordOf(index: number, ok: boolean, result: unknown): OutputRec
     : { index, error: errorInfo(result) };
 }
 
-/** One JSONL line (with its newline) for a settled input. */
-export function recordLine(index: number, ok: boolean, result: unknown): string {
+/**
+ * One JSONL line (with its newline) for a settled input, and whether it is a value record. A value
+ * JSON cannot hold (a BigInt, a cycle, a function) becomes an OUTPUT_NOT_JSON error record.
+ */
+export function recordLine(
+  index: number,
+  ok: boolean,
+  result: unknown,
+): { line: string; ok: boolean } {
+  if (!ok) return { line: `${JSON.stringify({ index, error: errorInfo(result) })}\n`, ok: false };
+  let json: string | undefined;
+  let problem = 'it has no JSON form';
   try {
-    return `${JSON.stringify(recordOf(index, ok, result))}\n`;
+    // `undefined` would drop the key: every value record has one.
+    json = JSON.stringify(result === undefined ? null : result);
   } catch (error) {
-    const message = `The output cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`;
-    return `${JSON.stringify({ index, error: { code: OUTPUT_NOT_JSON, message } })}\n`;
+    problem = error instanceof Error ? error.message : String(error);
   }
+  if (json !== undefined) return { line: `{"index":${index},"value":${json}}\n`, ok: true };
+  const error = {
+    code: OUTPUT_NOT_JSON,
+    message: `The output cannot be written as JSON: ${problem}`,
+  };
+  return { line: `${JSON.stringify({ index, error })}\n`, ok: false };
 }

@@ -5,12 +5,14 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat, truncate } from 'node:fs/promises';
-import { IndexSet } from './index-set.ts';
+import { IndexSet, MAX_INDEX } from './index-set.ts';
 import { UsageError } from './usage-error.ts';
 
 export interface Recovered {
   /** Indices that have a record already. */
   readonly done: IndexSet;
+  /** Of those, how many are error records (they count for the exit code). */
+  readonly failed: number;
   /** Bytes of a torn last line that were cut off (0 if none). */
   readonly repairedBytes: number;
 }
@@ -21,7 +23,8 @@ export async function recoverOutput(path: string): Promise<Recovered> {
   try {
     size = (await stat(path)).size;
   } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') return { done, repairedBytes: 0 };
+    if ((error as { code?: string }).code === 'ENOENT')
+      return { done, failed: 0, repairedBytes: 0 };
     throw new UsageError(
       `Cannot read the output file ${path} to resume: ${(error as Error).message}`,
     );
@@ -29,16 +32,17 @@ export async function recoverOutput(path: string): Promise<Recovered> {
   let offset = 0; // bytes of whole lines read so far
   let line = 1;
   let carry = Buffer.alloc(0);
+  let failed = 0;
   for await (const chunk of createReadStream(path)) {
     let data = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
     let start = 0;
     for (let end = data.indexOf(0x0a, start); end !== -1; end = data.indexOf(0x0a, start)) {
       const text = data.toString('utf8', start, end);
-      const index = recordIndex(text);
-      if (index === undefined && text.trim() !== '') {
+      const record = parseRecord(text);
+      if (record === undefined && text.trim() !== '') {
         throw new UsageError(`Cannot resume: line ${line} of ${path} is not a polyloop record`);
       }
-      if (index !== undefined) done.add(index);
+      if (record !== undefined && done.add(record.index) && record.failed) failed++;
       offset += end + 1 - start;
       start = end + 1;
       line++;
@@ -49,15 +53,17 @@ export async function recoverOutput(path: string): Promise<Recovered> {
   // What follows the last newline was being written when the run died.
   const repairedBytes = size - offset;
   if (repairedBytes > 0) await truncate(path, offset);
-  return { done, repairedBytes };
+  return { done, failed, repairedBytes };
 }
 
-function recordIndex(text: string): number | undefined {
+function parseRecord(text: string): { index: number; failed: boolean } | undefined {
   try {
-    const record = JSON.parse(text) as { index?: unknown };
-    return Number.isSafeInteger(record?.index) && (record.index as number) >= 0
-      ? (record.index as number)
-      : undefined;
+    const record = JSON.parse(text) as { index?: unknown; error?: unknown };
+    const index = record?.index;
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index > MAX_INDEX) {
+      return undefined;
+    }
+    return { index, failed: record.error !== undefined };
   } catch {
     return undefined;
   }

@@ -16,7 +16,7 @@ import { count } from '../format.ts';
 import { IndexSet } from '../index-set.ts';
 import { InlineRunner } from '../inline-runner.ts';
 import { countInputs, InputReader } from '../jsonl-input.ts';
-import { JsonlWriter } from '../jsonl-output.ts';
+import { JsonlWriter, OutputError } from '../jsonl-output.ts';
 import { renderLoadChart } from '../load-chart.ts';
 import { LoadRecorder } from '../load-recorder.ts';
 import { Progress } from '../progress.ts';
@@ -124,11 +124,13 @@ export async function main(argv: string[]): Promise<number> {
 
   const output = options.output;
   let done = new IndexSet();
+  let failedBefore = 0;
   if (options.resume) {
     if (output === '-')
       throw new UsageError('--resume needs --output FILE: it reads what that file has');
     const recovered = await recoverOutput(output);
     done = recovered.done;
+    failedBefore = recovered.failed;
     if (!options.quiet && recovered.repairedBytes > 0) {
       process.stderr.write(
         `polyloop: cut a torn last line (${recovered.repairedBytes} bytes) off ${output}\n`,
@@ -185,21 +187,30 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     stopSignals.dispose();
   }
-  await writer.close();
-  if (run.aborted) await runner.destroy();
+  try {
+    await writer.close();
+  } catch (error) {
+    failure ??= error;
+  }
+  // Nobody will take the results of tasks still running after a failure: stop them now.
+  if (run.aborted || failure !== undefined) await runner.destroy();
   else await runner.close();
   if (recorder && options.chart !== undefined) {
     const mode = pool ? `${pool.workers} workers` : 'one event loop (--workers 0)';
     const title = `polyloop run ${basename(taskPath)}: ${mode}, ${count(run.ok + run.failed)} inputs`;
     await writeFile(options.chart, renderLoadChart(recorder.stop(), title));
   }
-  const note = run.interrupted
-    ? 'interrupted: run the same command with --resume to process the inputs without a record'
-    : undefined;
+  const note =
+    failure instanceof OutputError
+      ? 'stopped: the output cannot be written'
+      : run.interrupted
+        ? 'interrupted: run the same command with --resume to process the inputs without a record'
+        : undefined;
   progress.finish(note);
-  if (failure !== undefined && !run.interrupted) throw failure;
+  if (failure !== undefined && (failure instanceof OutputError || !run.interrupted)) throw failure;
   if (run.interrupted) return EXIT_INTERRUPTED;
-  return run.failed > 0 ? EXIT_SOME_FAILED : EXIT_OK;
+  // With --resume, the error records of the earlier runs count too: the file is the result.
+  return run.failed + failedBefore > 0 ? EXIT_SOME_FAILED : EXIT_OK;
 }
 
 /** A pool whose workers are all up: a task module that cannot load fails here, before any output. */
@@ -279,9 +290,9 @@ class RunLoop {
     for await (const item of this.reader.inputs()) {
       if (this.done.has(item.index)) continue;
       if (!item.ok) {
-        const line = recordLine(item.index, false, item.error);
+        const { line } = recordLine(item.index, false, item.error);
         if (this.ordered) this.heldBack.push({ index: item.index, line });
-        else this.writeLine(line, false);
+        else if (!this.writeLine(line, false)) await this.writer!.drain();
         continue;
       }
       this.lineOf.set(next++, item.index);
@@ -296,9 +307,9 @@ class RunLoop {
   }
 
   private write(index: number, ok: boolean, result: unknown): boolean {
-    const line = recordLine(index, ok, result);
-    // A value JSON cannot hold becomes an error record: count it as one.
-    return this.writeLine(line, ok && !line.startsWith(`{"index":${index},"error"`));
+    // A value JSON cannot hold becomes an error record: counted as one.
+    const record = recordLine(index, ok, result);
+    return this.writeLine(record.line, record.ok);
   }
 
   private writeLine(line: string, ok: boolean): boolean {
