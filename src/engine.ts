@@ -75,6 +75,9 @@ interface WorkerSlot {
    * tell the culprit from bystanders.
    */
   readonly current: Int32Array;
+  /** Tasks settled for their callers (timed out, aborted) that still run here, holding slots. */
+  abandoned: number;
+  abandonWatch: NodeJS.Timeout | undefined;
   /** The event loop's busy and idle time (ms) at the worker's last load report, and when it came. */
   load: { at: number; active: number; idle: number; utilization: number };
 }
@@ -106,9 +109,10 @@ const HANG_GRACE_MS = 1000;
 const SILENCE_MS = 100;
 
 /**
- * After close(), a worker still running tasks that were settled already (timed out or aborted,
- * but ignoring their signal) gets this long to end them, then it is terminated: nobody waits for
- * their results, and close() must not wait forever for a task that never ends.
+ * Tasks settled for their callers (timed out, aborted) but still running hold their slots until
+ * they end. One that ignores its signal may never end: once such abandoned tasks have held at
+ * least half of a worker's running slots for this long, the worker is replaced (its other tasks
+ * run again, uncounted). So neither a long run nor close() can be stalled by them.
  */
 const ABANDONED_GRACE_MS = 1000;
 
@@ -328,13 +332,9 @@ export class Engine {
         } catch {
           // Already gone: terminate below is a no-op then.
         }
-        // Every call has settled: whatever still runs there was given up on (see the constant).
-        const abandoned =
-          worker.running > 0
-            ? setTimeout(() => void worker.handle.terminate(), ABANDONED_GRACE_MS)
-            : undefined;
+        // Every call has settled: whatever still runs there was given up on.
+        this.watchAbandoned(worker);
         await worker.handle.exited;
-        clearTimeout(abandoned);
       }),
     );
   }
@@ -390,6 +390,8 @@ export class Engine {
       overdue: [],
       hangWatch: undefined,
       blameless: false,
+      abandoned: 0,
+      abandonWatch: undefined,
       current,
       load: { at: performance.now(), active: 0, idle: 0, utilization: 0 },
       handle: thread
@@ -769,8 +771,27 @@ export class Engine {
       batch.job.settle(indexOf(batch, offset), batch.inputs[offset], ok, result);
     }
     batch.inputs[offset] = undefined;
-    if (--batch.worker.running === 0 && this.jobs.length === 0) this.updateKeepAlive();
-    if (--batch.running === 0) batch.worker.batches.delete(batch.id);
+    const worker = batch.worker;
+    if (state === SETTLED_RUNNING) worker.abandoned--;
+    else if (worker.abandoned > 0) this.watchAbandoned(worker); // their share just grew
+    if (--worker.running === 0 && this.jobs.length === 0) this.updateKeepAlive();
+    if (--batch.running === 0) worker.batches.delete(batch.id);
+  }
+
+  /** Replace the worker if abandoned tasks still hold half its slots after ABANDONED_GRACE_MS. */
+  private watchAbandoned(worker: WorkerSlot): void {
+    if (worker.abandonWatch || worker.abandoned === 0) return;
+    worker.abandonWatch = setTimeout(() => {
+      worker.abandonWatch = undefined;
+      if (worker.state !== 'ready' && worker.state !== 'closing') return;
+      if (worker.abandoned === 0) return;
+      if (worker.abandoned * 2 < worker.running) return; // re-armed as their share grows
+      // Its live tasks are not at fault: they run again without counting as a retry.
+      worker.blameless = true;
+      if (worker.state === 'ready') worker.state = 'hung';
+      void worker.handle.terminate();
+    }, ABANDONED_GRACE_MS);
+    worker.abandonWatch.unref();
   }
 
   /** Settle a task for its caller while it keeps running (and keeps its slot) on the worker. */
@@ -778,6 +799,8 @@ export class Engine {
     if (batch.state[offset] !== RUNNING) return;
     batch.state[offset] = SETTLED_RUNNING;
     batch.unsettled--;
+    batch.worker.abandoned++;
+    this.watchAbandoned(batch.worker);
     batch.job.settle(indexOf(batch, offset), batch.inputs[offset], false, error);
   }
 
@@ -825,7 +848,9 @@ export class Engine {
       if (noted !== undefined && noted !== -1) {
         const batch = worker.batches.get(noted);
         const offset = worker.current[1]!;
-        if (batch && batch.state[offset] === RUNNING) culprit = { batch, offset };
+        // Settled already counts too: a task that timed out while the loop still answered, and
+        // blocked it afterwards, is still the culprit.
+        if (batch && batch.state[offset] !== FINISHED) culprit = { batch, offset };
       }
       // A known culprit still within its own timeout is a long task, not a hang: leave it be.
       const hung = silent && (culprit === undefined || culprit.batch.deadline <= now);
@@ -862,6 +887,8 @@ export class Engine {
       batch.unsettled--;
       offsets.push(offset);
     }
+    batch.worker.abandoned += offsets.length;
+    this.watchAbandoned(batch.worker);
     this.abortInWorker(batch, offsets, reason);
   }
 

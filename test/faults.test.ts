@@ -115,6 +115,32 @@ describe('crashed and hung workers', () => {
     }
   });
 
+  it('replaces a worker whose slots fill with timed-out tasks that ignore their signal', {
+    timeout: 60_000,
+  }, async () => {
+    // Two slots; every other task never ends, whatever its signal says. Without replacing the
+    // worker, two such tasks would hold both slots forever and the map would never finish.
+    const pool = new Pool(fixture('control.js'), { workers: 1, concurrency: 2, timeout: 200 });
+    try {
+      const never = cells();
+      const inputs: ControlInput[] = Array.from({ length: 12 }, (_, i) =>
+        i % 2 === 0 ? { op: 'block', cells: never, slot: 0, value: i } : { op: 'value', value: i },
+      );
+      const outcomes: string[] = [];
+      for await (const result of pool.stream(inputs, { ordered: true })) {
+        outcomes.push(
+          result.ok ? String(result.value) : (result.error as Error & { code: string }).code,
+        );
+      }
+      assert.deepEqual(
+        outcomes,
+        inputs.map((input, i) => (input.op === 'block' ? 'ERR_POLYLOOP_TIMEOUT' : String(i))),
+      );
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('replaces a worker that runs out of memory (maxMemoryMb), naming the cause', async () => {
     const pool = new Pool(fixture('control.js'), { workers: 1, maxMemoryMb: 32, retries: 1 });
     try {
