@@ -80,7 +80,7 @@ export interface PoolStats {
   /** Inputs pulled from their source (or waiting for a re-run) and not yet sent to a worker. */
   readonly queued: number;
   readonly workers: readonly WorkerStats[];
-  /** How long tasks ran: from their start on a worker to their end (ms). */
+  /** How long tasks ran: from their start on a worker to their end (ms), sampled (one task in 8). */
   readonly runTime: Percentiles;
   /** How long tasks waited: from leaving the main thread to starting on their worker (ms). */
   readonly waitTime: Percentiles;
