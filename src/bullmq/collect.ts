@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Job, Queue } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import { IndexSet } from '../cli/index-set.ts';
-import { connectionOf, type QueueTarget, whenConnected } from './connection.ts';
+import { openQueue, type QueueTarget, whenConnected } from './connection.ts';
 import { pending, type QueueCounts, queueCounts } from './counts.ts';
 import { recordedInputCount } from './enqueue.ts';
 import { JOB_FAILED_CODE, JOB_STALLED_CODE, MissingJobsError } from './errors.ts';
@@ -52,11 +52,7 @@ export async function* collectResults(
 ): AsyncGenerator<QueueRecord, void, undefined> {
   const pollInterval = nonNegative('pollInterval', options.pollInterval, 1000);
   const { follow = false, signal } = options;
-  const queue = new Queue(target.queue, {
-    connection: connectionOf(target),
-    ...(target.prefix === undefined ? {} : { prefix: target.prefix }),
-  });
-  queue.on('error', () => {});
+  const queue = openQueue(target);
   try {
     await whenConnected(queue, target);
     const seen = new IndexSet();

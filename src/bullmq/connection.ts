@@ -1,4 +1,4 @@
-import type { ConnectionOptions, QueueBase } from 'bullmq';
+import { type ConnectionOptions, Queue, type QueueBase } from 'bullmq';
 import { RedisUnavailableError } from './errors.ts';
 
 /** Which queue, on which Redis: what every queue command needs. */
@@ -63,4 +63,17 @@ export async function whenConnected(client: QueueBase, target: QueueTarget): Pro
     clearTimeout(timer);
     client.off('error', onError);
   }
+}
+
+/**
+ * A Queue handle on the target. Its connection errors are left to `whenConnected` and to the
+ * commands' own reports: without a listener, an 'error' event would throw.
+ */
+export function openQueue(target: QueueTarget): Queue {
+  const queue = new Queue(target.queue, {
+    connection: connectionOf(target),
+    ...(target.prefix === undefined ? {} : { prefix: target.prefix }),
+  });
+  queue.on('error', () => {});
+  return queue;
 }

@@ -1,5 +1,5 @@
-import { Queue } from 'bullmq';
-import { connectionOf, type QueueTarget, whenConnected } from './connection.ts';
+import type { Queue } from 'bullmq';
+import { openQueue, type QueueTarget, whenConnected } from './connection.ts';
 import { jobTotal, queueCounts } from './counts.ts';
 import {
   type ErrorInfo,
@@ -78,12 +78,7 @@ export async function enqueueItems(
   const attempts = positiveInteger('attempts', options?.attempts, DEFAULT_ATTEMPTS);
   const backoff = nonNegative('backoff', options?.backoff, DEFAULT_BACKOFF);
   const chunkSize = positiveInteger('chunkSize', options?.chunkSize, DEFAULT_CHUNK_SIZE);
-  const queue = new Queue(target.queue, {
-    connection: connectionOf(target),
-    ...(target.prefix === undefined ? {} : { prefix: target.prefix }),
-  });
-  // Without a listener, a connection error event would throw; commands report their own failures.
-  queue.on('error', () => {});
+  const queue = openQueue(target);
   try {
     await whenConnected(queue, target);
     const before = jobTotal(await queueCounts(queue));

@@ -1,5 +1,5 @@
-import { Queue } from 'bullmq';
-import { connectionOf, type QueueTarget, whenConnected } from './connection.ts';
+import type { Queue } from 'bullmq';
+import { openQueue, type QueueTarget, whenConnected } from './connection.ts';
 import { pending, type QueueCounts, queueCounts } from './counts.ts';
 import { recordedInputCount } from './enqueue.ts';
 
@@ -20,11 +20,7 @@ export class QueueMonitor {
   }
 
   static async open(target: QueueTarget): Promise<QueueMonitor> {
-    const queue = new Queue(target.queue, {
-      connection: connectionOf(target),
-      ...(target.prefix === undefined ? {} : { prefix: target.prefix }),
-    });
-    queue.on('error', () => {});
+    const queue = openQueue(target);
     try {
       await whenConnected(queue, target);
     } catch (error) {

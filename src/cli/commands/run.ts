@@ -5,12 +5,12 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { AbortError } from '../../errors.ts';
 import type { PoolOptions } from '../../options.ts';
 import { Pool } from '../../pool.ts';
 import type { PoolStats, StreamResult } from '../../types.ts';
-import { choiceOption, integerOption, parseCommand } from '../args.ts';
+import { parseCommand } from '../args.ts';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED } from '../exit-codes.ts';
 import { count } from '../format.ts';
 import { IndexSet } from '../index-set.ts';
@@ -19,6 +19,7 @@ import { countInputs, InputReader } from '../jsonl-input.ts';
 import { JsonlWriter, OutputError } from '../jsonl-output.ts';
 import { renderLoadChart } from '../load-chart.ts';
 import { LoadRecorder } from '../load-recorder.ts';
+import { POOL_OPTIONS, poolOptionsFrom, taskModuleArgument } from '../pool-arguments.ts';
 import { Progress } from '../progress.ts';
 import { recordLine } from '../records.ts';
 import { recoverOutput } from '../resume.ts';
@@ -66,12 +67,7 @@ const OPTIONS = {
   ordered: { type: 'boolean', default: false },
   resume: { type: 'boolean', default: false },
   overwrite: { type: 'boolean', default: false },
-  workers: { type: 'string', short: 'w' },
-  concurrency: { type: 'string', short: 'c' },
-  timeout: { type: 'string', short: 't' },
-  retries: { type: 'string', short: 'r' },
-  backend: { type: 'string' },
-  'max-memory': { type: 'string' },
+  ...POOL_OPTIONS,
   chart: { type: 'string' },
   quiet: { type: 'boolean', short: 'q', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -94,25 +90,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return EXIT_OK;
   }
-  if (positionals.length !== 1) {
-    throw new UsageError(
-      positionals.length === 0
-        ? 'Missing the task module (polyloop run <task module> --input FILE)'
-        : `Expected one task module, got ${positionals.length}: ${positionals.join(' ')}`,
-    );
-  }
-  const taskPath = resolve(positionals[0]!);
-  if (!existsSync(taskPath)) throw new UsageError(`Cannot find the task module ${positionals[0]}`);
-
-  const workers = integerOption('workers', options.workers, { min: 0 });
-  const poolOptions: PoolOptions = {
-    workers: workers === 0 ? undefined : workers,
-    concurrency: integerOption('concurrency', options.concurrency, { min: 1, allowInfinity: true }),
-    timeout: integerOption('timeout', options.timeout, { min: 1, allowInfinity: true }),
-    retries: integerOption('retries', options.retries, { min: 0 }),
-    backend: choiceOption('backend', options.backend, ['thread', 'process']),
-    maxMemoryMb: integerOption('max-memory', options['max-memory'], { min: 1 }),
-  };
+  const taskPath = taskModuleArgument(positionals, 'polyloop run <task module> --input FILE');
+  const poolOptions = poolOptionsFrom(options, { minWorkers: 0 });
+  // 0 workers: every task on the main thread (see inline-runner.ts).
+  const workers = poolOptions.workers;
   if (
     workers === 0 &&
     (poolOptions.backend !== undefined || poolOptions.maxMemoryMb !== undefined)

@@ -3,19 +3,16 @@
  * takes jobs, as many as the pool has room for, and runs them on every core; results go back to
  * Redis for `polyloop collect`. Runs until stopped (or, with --until-done, until the queue is done).
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import {
   loadQueueLibrary,
   QUEUE_OPTIONS,
   QUEUE_OPTIONS_HELP,
   targetOf,
 } from '../../bullmq/cli-shared.ts';
-import type { PoolOptions } from '../../options.ts';
-import { choiceOption, integerOption, parseCommand } from '../args.ts';
+import { integerOption, parseCommand } from '../args.ts';
 import { EXIT_INTERRUPTED, EXIT_OK } from '../exit-codes.ts';
+import { POOL_OPTIONS, poolOptionsFrom, taskModuleArgument } from '../pool-arguments.ts';
 import { Progress } from '../progress.ts';
-import { UsageError } from '../usage-error.ts';
 
 export const HELP = `Usage: polyloop worker <task module> --queue NAME [--redis URL] [options]
 
@@ -54,13 +51,8 @@ the task module failed to load, or Redis did not answer; 130 stopped by a second
 
 const OPTIONS = {
   ...QUEUE_OPTIONS,
-  workers: { type: 'string', short: 'w' },
-  concurrency: { type: 'string', short: 'c' },
+  ...POOL_OPTIONS,
   prefetch: { type: 'string' },
-  timeout: { type: 'string', short: 't' },
-  retries: { type: 'string', short: 'r' },
-  backend: { type: 'string' },
-  'max-memory': { type: 'string' },
   'lock-duration': { type: 'string' },
   'stalled-interval': { type: 'string' },
   'max-stalled': { type: 'string' },
@@ -79,24 +71,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return EXIT_OK;
   }
-  if (positionals.length !== 1) {
-    throw new UsageError(
-      positionals.length === 0
-        ? 'Missing the task module (polyloop worker <task module> --queue NAME)'
-        : `Expected one task module, got ${positionals.length}: ${positionals.join(' ')}`,
-    );
-  }
-  const taskPath = resolve(positionals[0]!);
-  if (!existsSync(taskPath)) throw new UsageError(`Cannot find the task module ${positionals[0]}`);
+  const taskPath = taskModuleArgument(positionals, 'polyloop worker <task module> --queue NAME');
   const target = targetOf(options);
-  const poolOptions: PoolOptions = {
-    workers: integerOption('workers', options.workers, { min: 1 }),
-    concurrency: integerOption('concurrency', options.concurrency, { min: 1, allowInfinity: true }),
-    timeout: integerOption('timeout', options.timeout, { min: 1, allowInfinity: true }),
-    retries: integerOption('retries', options.retries, { min: 0 }),
-    backend: choiceOption('backend', options.backend, ['thread', 'process']),
-    maxMemoryMb: integerOption('max-memory', options['max-memory'], { min: 1 }),
-  };
+  const poolOptions = poolOptionsFrom(options, { minWorkers: 1 });
   const { startQueueWorker, QueueMonitor } = await loadQueueLibrary('worker');
 
   let lastError: string | undefined;
