@@ -109,14 +109,19 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function totals(progress: CollectProgress): string {
-  const parts = [
-    `waiting ${count(progress.waiting + progress.delayed)}`,
-    `active ${count(progress.active)}`,
-    `done ${count(progress.completed)}`,
-    `failed ${count(progress.failed)}`,
-    progress.inputs === undefined
-      ? `collected ${count(progress.collected)} (enqueue not finished)`
-      : `collected ${count(progress.collected)}/${count(progress.inputs)}`,
-  ];
-  return parts.join(', ');
+  const { waiting, delayed, active, completed, failed, collected, inputs } = progress;
+  // An empty queue that no enqueue ever finished is most often a misspelled name.
+  const empty = waiting + delayed + active + completed + failed === 0;
+  const pending = empty
+    ? 'the queue is empty and no enqueue has finished: check --queue and --prefix'
+    : 'enqueue not finished';
+  return [
+    `waiting ${count(waiting + delayed)}`,
+    `active ${count(active)}`,
+    `done ${count(completed)}`,
+    `failed ${count(failed)}`,
+    inputs === undefined
+      ? `collected ${count(collected)} (${pending})`
+      : `collected ${count(collected)}/${count(inputs)}`,
+  ].join(', ');
 }
