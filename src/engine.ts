@@ -19,6 +19,7 @@ import type { WorkerInit, WorkerToMain } from './messages.ts';
 import type { ResolvedOptions } from './options.ts';
 import { startProcessWorker } from './process-worker.ts';
 import { reviveError } from './serialize-error.ts';
+import { initFailureMessage } from './task-module.ts';
 import { startThreadWorker } from './thread-worker.ts';
 import type { Inputs, PoolStats, WorkerStats } from './types.ts';
 import type { WorkerExit, WorkerHandle } from './worker-handle.ts';
@@ -955,15 +956,4 @@ function shuffle(items: number[]): void {
 
 function abortErrorFor(signal: AbortSignal): AbortError {
   return new AbortError('The task was aborted', { cause: signal.reason });
-}
-
-function initFailureMessage(reason: 'import' | 'no-default-export' | 'setup'): string {
-  switch (reason) {
-    case 'import':
-      return 'The task module could not be imported';
-    case 'no-default-export':
-      return 'The task module has no default export function';
-    case 'setup':
-      return "The task module's setup() threw";
-  }
 }

@@ -13,6 +13,7 @@ import {
   type WorkerToMain,
 } from './messages.ts';
 import { serializeError } from './serialize-error.ts';
+import { loadTaskModule } from './task-module.ts';
 import type { TaskContext, TaskModule } from './types.ts';
 
 interface Channel {
@@ -72,8 +73,6 @@ class Context implements TaskContext {
   }
 }
 
-const TYPESCRIPT = /\.(?:ts|mts|cts)$/;
-
 /** Below this event-loop utilization, a worker with tasks is waiting on them, not working. */
 const IDLE_UTILIZATION = 0.5;
 
@@ -126,37 +125,13 @@ class WorkerRuntime {
   ) {}
 
   async start(): Promise<void> {
-    let mod: Partial<TaskModule>;
-    try {
-      // Node 20 cannot run TypeScript: load a .ts task module through tsx, registered in this
-      // thread (hooks passed as `--import` in a worker's execArgv do not reach its imports).
-      if (TYPESCRIPT.test(new URL(this.init.moduleUrl).pathname)) {
-        const { register } = await import('tsx/esm/api');
-        register();
-      }
-      mod = (await import(this.init.moduleUrl)) as Partial<TaskModule>;
-    } catch (error) {
-      this.channel.post({ type: 'init-error', reason: 'import', error: serializeError(error) });
+    const loaded = await loadTaskModule(this.init.moduleUrl, this.init.workerId);
+    if (!loaded.ok) {
+      const { reason, error } = loaded;
+      this.channel.post({ type: 'init-error', reason, error: serializeError(error) });
       return;
     }
-    if (typeof mod.default !== 'function') {
-      const error = new TypeError('The task module has no default export function');
-      this.channel.post({
-        type: 'init-error',
-        reason: 'no-default-export',
-        error: serializeError(error),
-      });
-      return;
-    }
-    this.taskFn = mod.default;
-    if (typeof mod.setup === 'function') {
-      try {
-        await mod.setup({ workerId: this.init.workerId });
-      } catch (error) {
-        this.channel.post({ type: 'init-error', reason: 'setup', error: serializeError(error) });
-        return;
-      }
-    }
+    this.taskFn = loaded.task;
     this.channel.onMessage((message) => this.onMessage(message));
     this.channel.post({ type: 'ready' });
     setInterval(this.checkIdle, this.init.idleCheckMs).unref();

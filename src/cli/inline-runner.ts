@@ -9,9 +9,11 @@ import { AbortError, TaskError, TaskModuleError, TimeoutError } from '../errors.
 import { Histogram } from '../histogram.ts';
 import type { JobSink } from '../job.ts';
 import { ResultStream } from '../result-stream.ts';
+import { initFailureMessage, loadTaskModule } from '../task-module.ts';
 import type { PoolStats, StreamResult, TaskContext, TaskModule } from '../types.ts';
 
-const TYPESCRIPT = /\.(?:ts|mts|cts)$/;
+const NO_SAMPLES = { count: 0, p50: 0, p99: 0 } as const;
+
 /** The main thread's load is measured over at least this long. */
 const LOAD_WINDOW_MS = 100;
 
@@ -33,26 +35,12 @@ export class InlineRunner {
 
   /** Import the module (through tsx if it is TypeScript) and run its `setup`, as a worker would. */
   static async start(path: string, options: InlineOptions): Promise<InlineRunner> {
+    const loaded = await loadTaskModule(pathToFileURL(path).href, 0);
+    if (!loaded.ok) {
+      throw new TaskModuleError(path, initFailureMessage(loaded.reason), { cause: loaded.error });
+    }
     const runner = new InlineRunner(options);
-    if (TYPESCRIPT.test(path)) {
-      const { register } = await import('tsx/esm/api');
-      register();
-    }
-    let module: Partial<TaskModule>;
-    try {
-      module = (await import(pathToFileURL(path).href)) as Partial<TaskModule>;
-    } catch (error) {
-      throw new TaskModuleError(path, 'The task module could not be imported', { cause: error });
-    }
-    if (typeof module.default !== 'function') {
-      throw new TaskModuleError(path, 'The task module has no default export function');
-    }
-    try {
-      await module.setup?.({ workerId: 0 });
-    } catch (error) {
-      throw new TaskModuleError(path, "The task module's setup() threw", { cause: error });
-    }
-    runner.task = module.default;
+    runner.task = loaded.task;
     return runner;
   }
 
@@ -93,7 +81,8 @@ export class InlineRunner {
         { id: 0, state: 'ready', running: this.running, utilization: this.load.utilization },
       ],
       runTime: this.runTimes.percentiles(),
-      waitTime: new Histogram().percentiles(),
+      // Tasks start as soon as they are pulled: nothing waits between.
+      waitTime: NO_SAMPLES,
     };
   }
 
@@ -134,7 +123,12 @@ export class InlineRunner {
             break;
           }
           outstanding++;
-          this.runOne(index++, step.value, sink, () => !stopped);
+          const taskIndex = index++;
+          const input = step.value;
+          this.runOne(input, (ok, result) => {
+            if (!stopped) sink.settle(taskIndex, input, ok, result);
+            settled();
+          });
         }
       } catch (error) {
         stopped = true;
@@ -152,7 +146,6 @@ export class InlineRunner {
       sink.fail(new AbortError('The run was aborted', { cause: signal?.reason }));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    this.onSettled = settled;
     void pull();
     return {
       stop: () => {
@@ -168,9 +161,8 @@ export class InlineRunner {
     };
   }
 
-  private onSettled: () => void = () => {};
-
-  private runOne(index: number, input: unknown, sink: JobSink, live: () => boolean): void {
+  /** Run one task; `report` hears its outcome exactly once (a timeout wins over a late end). */
+  private runOne(input: unknown, report: (ok: boolean, result: unknown) => void): void {
     const controller = new AbortController();
     this.controllers.add(controller);
     this.running++;
@@ -185,8 +177,7 @@ export class InlineRunner {
       this.runTimes.add(performance.now() - started);
       if (ok) this.done++;
       else this.failed++;
-      if (live()) sink.settle(index, input, ok, result);
-      this.onSettled();
+      report(ok, result);
     };
     const timeout = this.options.timeout;
     const timer =
