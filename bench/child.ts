@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { checksum } from './checksum.ts';
 import { CONTESTANTS, isContestantName } from './contestants/index.ts';
+import { exitWhenDone } from './exit-when-done.ts';
 import { makeInputs, type VariantName } from './workload.js';
 
 export interface ChildResult {
@@ -42,11 +43,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-main().then(
-  // Some pools keep handles alive after closing; the answer is already out, so leave now.
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : error}\n`);
-    process.exit(1);
-  },
-);
+exitWhenDone(main);

@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from '../dist/index.js';
 import { polyloopOptions } from './contestants/polyloop-options.ts';
+import { exitWhenDone } from './exit-when-done.ts';
 import type { TaskInput } from './workload.js';
 
 export interface MemoryResult {
@@ -65,10 +66,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : error}\n`);
-    process.exit(1);
-  },
-);
+exitWhenDone(main);
