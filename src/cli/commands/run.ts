@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AbortError } from '../../errors.ts';
-import type { PoolOptions } from '../../options.ts';
+import { type PoolOptions, resolveOptions } from '../../options.ts';
 import { Pool } from '../../pool.ts';
 import type { PoolStats, StreamResult } from '../../types.ts';
 import { parseCommand } from '../args.ts';
@@ -132,16 +132,19 @@ export async function main(argv: string[]): Promise<number> {
   const pool = workers === 0 ? undefined : await startPool(taskPath, poolOptions);
   const runner: Runner =
     pool ??
-    (await InlineRunner.start(taskPath, {
-      concurrency: poolOptions.concurrency ?? 10_000,
-      timeout: poolOptions.timeout ?? Number.POSITIVE_INFINITY,
-    }));
+    (await InlineRunner.start(
+      taskPath,
+      // The pool's own defaults, so --workers 0 runs with what the workers would have.
+      resolveOptions({ concurrency: poolOptions.concurrency, timeout: poolOptions.timeout }),
+    ));
 
   const run = new RunLoop(runner, reader, done, options.ordered);
   if (options.input !== '-') {
     // Known later, in the background: counting a big file must not delay the start.
     countInputs(options.input).then(
-      (total) => run.setTotal(Math.max(0, total - done.size)),
+      (total) => {
+        run.total = Math.max(0, total - done.size);
+      },
       () => {},
     );
   }
@@ -210,6 +213,7 @@ async function startPool(taskPath: string, options: PoolOptions): Promise<Pool> 
 class RunLoop {
   ok = 0;
   failed = 0;
+  /** Inputs this run has to do, once the background count of the input file is done. */
   total: number | undefined;
   interrupted = false;
   aborted = false;
@@ -226,10 +230,6 @@ class RunLoop {
     private readonly done: IndexSet,
     private readonly ordered: boolean,
   ) {}
-
-  setTotal(total: number): void {
-    this.total = total;
-  }
 
   /** First stop: read no more inputs; what is in flight finishes and is written. */
   stop(): void {
