@@ -456,15 +456,15 @@ export class Engine {
   }
 
   private onResults(worker: WorkerSlot, message: Extract<WorkerToMain, { type: 'results' }>): void {
-    const { okBatches, okOffsets, values, failures } = message;
-    let batch: Batch | undefined;
-    let batchId = -1;
-    for (let i = 0; i < okOffsets.length; i++) {
-      if (okBatches[i] !== batchId) {
-        batchId = okBatches[i]!;
-        batch = worker.batches.get(batchId);
-      }
-      if (batch !== undefined) this.finish(batch, okOffsets[i]!, true, values[i]);
+    const { okRuns, okOffsets, values, failures } = message;
+    let i = 0;
+    for (let run = 0; run < okRuns.length; run += 2) {
+      const batch = worker.batches.get(okRuns[run]!);
+      const end = i + okRuns[run + 1]!;
+      // An unknown batch was settled and dropped already (its worker was replaced, say).
+      if (batch !== undefined)
+        for (; i < end; i++) this.finish(batch, okOffsets[i]!, true, values[i]);
+      i = end;
     }
     for (const failure of failures) {
       const failed = worker.batches.get(failure.batch);
@@ -681,10 +681,9 @@ export class Engine {
       const job = this.jobs[this.jobTurn++ % this.jobs.length]!;
       if (!job.hasReady()) continue;
       const firstIndex = job.dispatched;
-      const inputs: unknown[] = [];
-      const got = job.take(max - taken, inputs);
-      if (got > 0) segments.push({ job, firstIndex, inputs });
-      taken += got;
+      const inputs = job.take(max - taken);
+      if (inputs.length > 0) segments.push({ job, firstIndex, inputs });
+      taken += inputs.length;
     }
     return segments;
   }

@@ -89,15 +89,17 @@ export class Job {
     return this.async ? this.buffer.length > 0 : !this.exhausted || this.buffer.length > 0;
   }
 
-  /** Take up to `max` inputs, appending them to `out`; returns how many. */
-  take(max: number, out: unknown[]): number {
-    if (this.finished) return 0;
+  /** Take up to `max` inputs (fewer, or none, if the source has fewer ready). */
+  take(max: number): unknown[] {
+    if (this.finished) return [];
     const n = Math.min(max, this.room());
+    let out: unknown[] = [];
     let taken = 0;
     if (this.array) {
       const array = this.array;
       const end = Math.min(array.length, this.pulled + n);
-      for (let i = this.pulled; i < end; i++) out.push(array[i]);
+      // One copy of the run, not a push per input.
+      if (end > this.pulled) out = array.slice(this.pulled, end);
       taken = end - this.pulled;
       this.pulled = end;
       if (end === array.length) {
@@ -116,8 +118,9 @@ export class Job {
         try {
           step = this.sync.next();
         } catch (error) {
+          // The job failed: nothing of it is dispatched any more.
           this.failSource(error);
-          return taken;
+          return [];
         }
         if (step.done) {
           this.exhausted = true;
@@ -138,7 +141,7 @@ export class Job {
     }
     this.inFlight += taken;
     this.dispatched += taken;
-    return taken;
+    return out;
   }
 
   /** Keep a small buffer of an async source's inputs ready for the dispatcher. */

@@ -71,9 +71,14 @@ export type WorkerToMain =
     }
   | {
       readonly type: 'results';
-      /** Tasks that fulfilled, and their values, position by position. */
-      readonly okBatches: number[];
-      readonly okOffsets: number[];
+      /**
+       * Tasks that fulfilled: `okRuns` is [batch, count, batch, count, ...] (results of one batch
+       * come in runs), the next `count` entries of `okOffsets` are offsets in that batch, and
+       * `values` holds their values, position by position. Offsets travel as raw bytes: cloning
+       * a typed array is a copy, a plain array costs a tagged write and read per number.
+       */
+      readonly okRuns: number[];
+      readonly okOffsets: Int32Array;
       readonly values: unknown[];
       /** Tasks that threw, or whose value could not be cloned (rare, so one object each). */
       readonly failures: TaskFailure[];

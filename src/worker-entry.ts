@@ -96,7 +96,9 @@ interface RunningBatch {
 class WorkerRuntime {
   private readonly batches = new Map<number, RunningBatch>();
   private running = 0;
-  private okBatches: number[] = [];
+  /** See 'results' in messages.ts; `lastOkBatch` is the batch of the last run. */
+  private okRuns: number[] = [];
+  private lastOkBatch = -1;
   private okOffsets: number[] = [];
   private values: unknown[] = [];
   private failures: TaskFailure[] = [];
@@ -291,7 +293,11 @@ class WorkerRuntime {
 
   private succeed(id: number, batch: RunningBatch, offset: number, value: unknown): void {
     this.finish(id, batch, offset);
-    this.okBatches.push(id);
+    if (id === this.lastOkBatch) this.okRuns[this.okRuns.length - 1]!++;
+    else {
+      this.lastOkBatch = id;
+      this.okRuns.push(id, 1);
+    }
     this.okOffsets.push(offset);
     this.values.push(value);
     this.scheduleFlush();
@@ -331,12 +337,13 @@ class WorkerRuntime {
     if (this.pending() === 0) return;
     const message: Extract<WorkerToMain, { type: 'results' }> = {
       type: 'results',
-      okBatches: this.okBatches,
-      okOffsets: this.okOffsets,
+      okRuns: this.okRuns,
+      okOffsets: new Int32Array(this.okOffsets),
       values: this.values,
       failures: this.failures,
     };
-    this.okBatches = [];
+    this.okRuns = [];
+    this.lastOkBatch = -1;
     this.okOffsets = [];
     this.values = [];
     this.failures = [];
@@ -351,28 +358,38 @@ class WorkerRuntime {
 
   private postOneByOne(message: Extract<WorkerToMain, { type: 'results' }>): void {
     const failures = [...message.failures];
-    for (let i = 0; i < message.okOffsets.length; i++) {
-      const batch = message.okBatches[i]!;
-      const offset = message.okOffsets[i]!;
-      try {
-        this.channel.post({
-          type: 'results',
-          okBatches: [batch],
-          okOffsets: [offset],
-          values: [message.values[i]],
-          failures: [],
-        });
-      } catch (error) {
-        failures.push({
-          batch,
-          offset,
-          kind: 'output-not-cloneable',
-          error: serializeError(error),
-        });
+    const { okRuns, okOffsets, values } = message;
+    let i = 0;
+    for (let run = 0; run < okRuns.length; run += 2) {
+      const batch = okRuns[run]!;
+      for (const end = i + okRuns[run + 1]!; i < end; i++) {
+        const offset = okOffsets[i]!;
+        try {
+          this.channel.post({
+            type: 'results',
+            okRuns: [batch, 1],
+            okOffsets: Int32Array.of(offset),
+            values: [values[i]],
+            failures: [],
+          });
+        } catch (error) {
+          failures.push({
+            batch,
+            offset,
+            kind: 'output-not-cloneable',
+            error: serializeError(error),
+          });
+        }
       }
     }
     if (failures.length > 0) {
-      this.channel.post({ type: 'results', okBatches: [], okOffsets: [], values: [], failures });
+      this.channel.post({
+        type: 'results',
+        okRuns: [],
+        okOffsets: new Int32Array(0),
+        values: [],
+        failures,
+      });
     }
   }
 
