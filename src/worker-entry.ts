@@ -226,6 +226,11 @@ class WorkerRuntime {
   }
 
   private readonly startSome = (): void => {
+    // The last slice's tasks have settled by now (tiny ones within the same turn): send their
+    // results before starting more, so the pool refills this worker while it runs this slice.
+    // Left to the flush's own turn, they would go out only after this slice too, and a worker fed
+    // tiny tasks would drain its whole window, then sit idle for a round trip each time.
+    if (this.pending() >= this.init.flushCount) this.flush();
     this.starting = false;
     let budget = START_SLICE;
     const now = performance.timeOrigin + performance.now();
