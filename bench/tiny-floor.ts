@@ -1,6 +1,5 @@
 // Where polyloop's time goes on tiny tasks: one event loop, the leanest batching design we could
-// write (bench/tasks/batch-worker.js: batches of 256, four in flight per worker, no balancing, no
-// timeouts, no crash handling) and polyloop, each in fresh processes, each running the 200,000
+// write (contestants/batched.ts) and polyloop, each in fresh processes, each running the 200,000
 // tiny tasks several times in a row. The first run is what `npm run bench` times (V8 still
 // compiling); later runs show the steady per-task cost. CPU per thread is read from /proc (Linux).
 // Usage: node --import tsx bench/tiny-floor.ts [--rounds 5] [--reps 3] [--designs one-loop,batched,polyloop]
@@ -8,10 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
-import { Pool } from '../dist/index.js';
+import { CONTESTANTS } from './contestants/index.ts';
 import { median } from './stats.ts';
-import { crawl, makeInputs, type TaskInput, TINY_N, VARIANTS } from './workload.js';
+import { makeInputs, TINY_N, VARIANTS } from './workload.js';
 
 type Design = 'one-loop' | 'batched' | 'polyloop';
 const DESIGNS: Design[] = ['one-loop', 'batched', 'polyloop'];
@@ -28,53 +26,19 @@ function threadCpu(): Map<string, number> {
   return cpu;
 }
 
-/** One design's run function; batched: 256 inputs per message, 4 messages in flight per worker. */
-async function start(design: Design): Promise<(inputs: TaskInput[]) => Promise<unknown[]>> {
-  if (design === 'one-loop') return (inputs) => Promise.all(inputs.map(crawl));
-  if (design === 'polyloop') {
-    const pool = new Pool(new URL('./tasks/fake-crawler.js', import.meta.url), {
-      workers: WORKERS,
-      concurrency: Number.POSITIVE_INFINITY,
-    });
-    await pool.ready();
-    return (inputs) => pool.map(inputs);
-  }
-  const url = new URL('./tasks/batch-worker.js', import.meta.url);
-  const workers = Array.from({ length: WORKERS }, () => new Worker(url));
-  await Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve))));
-  return (inputs) =>
-    new Promise((resolve) => {
-      const out = new Array<unknown>(inputs.length);
-      let next = 0;
-      let done = 0;
-      const send = (w: Worker) => {
-        if (next >= inputs.length) return;
-        w.postMessage({ id: next, inputs: inputs.slice(next, next + 256) });
-        next += 256;
-      };
-      for (const w of workers) {
-        w.removeAllListeners('message');
-        w.on('message', ({ id, values }: { id: number; values: unknown[] }) => {
-          for (let k = 0; k < values.length; k++) out[id + k] = values[k];
-          done += values.length;
-          if (done === inputs.length) resolve(out);
-          else send(w);
-        });
-        for (let k = 0; k < 4; k++) send(w);
-      }
-    });
-}
-
 /** In a child: run one design `reps` times; print per rep [wall ms, main CPU, workers CPU, rest CPU]. */
 async function child(design: Design, reps: number): Promise<void> {
-  const run = await start(design);
-  await run(makeInputs('warmup', 4));
+  const { create } =
+    design === 'batched' ? await import('./contestants/batched.ts') : await CONTESTANTS[design]();
+  const contestant = create();
+  // Starts the threads and warms the task up, as `npm run bench` does.
+  await contestant.start({ workers: WORKERS, taskCount: VARIANTS.tiny });
   const rows: number[][] = [];
   for (let r = 0; r < reps; r++) {
     const inputs = makeInputs('tiny', VARIANTS.tiny);
     const before = threadCpu();
     const t0 = performance.now();
-    await run(inputs);
+    await contestant.run(inputs);
     const wall = performance.now() - t0;
     const used = [...threadCpu()].map(([tid, ms]) => ({ tid, ms: ms - (before.get(tid) ?? 0) }));
     const main = used.find((u) => u.tid === String(process.pid))?.ms ?? 0;
