@@ -5,7 +5,7 @@
 // Usage: node --import tsx bench/core-speed.ts [--seconds S] [--threads P]
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
+import { spinThread } from './spin-thread.ts';
 import { median } from './stats.ts';
 
 const SPINNER = `
@@ -32,19 +32,10 @@ const { values } = parseArgs({
 });
 const ms = Number(values.seconds) * 1000;
 const threads = Number(values.threads);
-const workload = new URL('./workload.js', import.meta.url).href;
 
 const all = await Promise.all(
-  Array.from(
-    { length: threads },
-    () =>
-      new Promise<number[]>((resolve, reject) => {
-        const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(SPINNER)}`), {
-          workerData: { workload, ms },
-        });
-        worker.once('message', (m: { readings: number[] }) => resolve(m.readings));
-        worker.once('error', reject);
-      }),
+  Array.from({ length: threads }, () =>
+    spinThread<{ readings: number[] }>(SPINNER, { ms }).then((m) => m.readings),
   ),
 );
 

@@ -1,6 +1,6 @@
 // How well this machine's cores run CPU work side by side. ideal(P) assumes each of P busy cores
 // is as fast as one core alone; on a shared VM it may not be, and no scheduler can beat that.
-import { Worker } from 'node:worker_threads';
+import { spinThread } from './spin-thread.ts';
 
 const SPINNER = `
   import { parentPort, workerData } from 'node:worker_threads';
@@ -12,19 +12,9 @@ const SPINNER = `
   parentPort.postMessage({ ms: performance.now() - t0, sink });
 `;
 
-const WORKLOAD = new URL('./workload.js', import.meta.url).href;
-
 function spinIn(threads: number, n: number, rounds: number): Promise<number> {
-  const runs = Array.from(
-    { length: threads },
-    () =>
-      new Promise<number>((resolve, reject) => {
-        const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(SPINNER)}`), {
-          workerData: { workload: WORKLOAD, n, rounds },
-        });
-        worker.once('message', (m: { ms: number }) => resolve(m.ms));
-        worker.once('error', reject);
-      }),
+  const runs = Array.from({ length: threads }, () =>
+    spinThread<{ ms: number }>(SPINNER, { n, rounds }).then((m) => m.ms),
   );
   return Promise.all(runs).then((times) => Math.max(...times));
 }
