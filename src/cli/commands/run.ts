@@ -176,13 +176,16 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     failure ??= error;
   }
+  // The last sample is taken before the pool shuts down: a worker that has exited is no longer in
+  // its stats, and a run shorter than one sampling interval would lose that worker's series.
+  const recording = recorder?.stop();
   // Nobody will take the results of tasks still running after a failure: stop them now.
   if (run.aborted || failure !== undefined) await runner.destroy();
   else await runner.close();
-  if (recorder && options.chart !== undefined) {
+  if (recording && options.chart !== undefined) {
     const mode = pool ? `${pool.workers} workers` : 'one event loop (--workers 0)';
     const title = `polyloop run ${basename(taskPath)}: ${mode}, ${count(run.ok + run.failed)} inputs`;
-    await writeFile(options.chart, renderLoadChart(recorder.stop(), title));
+    await writeFile(options.chart, renderLoadChart(recording, title));
   }
   const note =
     failure instanceof OutputError
