@@ -91,6 +91,39 @@ export function renderReport(header: ReportHeader, outcomes: Outcomes): string {
   }
   lines.push(`| *ideal(P)* | ${plans.map((p) => s(p.idealP)).join(' | ')} |`);
   lines.push(`| *ideal(1)* | ${plans.map((p) => s(p.ideal1)).join(' | ')} |`);
+  if (contestants.includes('greedy')) lines.push('', ...greedyTable(header, outcomes));
   if (notes.length > 0) lines.push('', '**Problems:**', '', ...notes);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Each contestant's time divided by greedy's in the same run (median over runs): greedy is the
+ * ideal schedule executed on the same threads at the same moment, so this ratio leaves out how
+ * fast the cores happened to run, which the ideal-based ratio cannot.
+ */
+function greedyTable(header: ReportHeader, outcomes: Outcomes): string[] {
+  const { plans, contestants } = header;
+  const lines = [
+    "Against the greedy reference: time / greedy's time in the same run, median over runs (1.00 =",
+    'as fast as the ideal schedule run for real on these threads; one-loop uses one core).',
+    '',
+    `| contestant | ${plans.map((p) => p.variant).join(' | ')} |`,
+    `|---|${plans.map(() => '---').join('|')}|`,
+  ];
+  for (const c of contestants) {
+    if (c === 'greedy') continue;
+    const cells = plans.map((plan) => {
+      const byContestant = outcomes.get(plan.variant)!;
+      const mine = byContestant.get(c) ?? [];
+      const greedy = byContestant.get('greedy') ?? [];
+      const ratios: number[] = [];
+      mine.forEach((o, r) => {
+        const g = greedy[r];
+        if (o.ok && g?.ok) ratios.push(o.ms / g.ms);
+      });
+      return ratios.length === 0 ? '—' : median(ratios).toFixed(2);
+    });
+    lines.push(`| ${c} | ${cells.join(' | ')} |`);
+  }
+  return lines;
 }

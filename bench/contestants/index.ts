@@ -8,6 +8,8 @@ export const CONTESTANTS = {
   tinypool: () => import('./tinypool.ts'),
   poolifier: () => import('./poolifier.ts'),
   polyloop: () => import('./polyloop.ts'),
+  // A reference rather than a rival: the ideal's own greedy schedule, run on the real threads.
+  greedy: () => import('./greedy.ts'),
 } satisfies Record<string, () => Promise<{ create(): Contestant }>>;
 
 export type ContestantName = keyof typeof CONTESTANTS;
