@@ -1,6 +1,7 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { TaskInput } from '../workload.js';
 import { type Contestant, warmupInputs } from './contestant.ts';
+import { startThreads, stopThreads } from './threads.ts';
 
 const WORKER_URL = new URL('../tasks/batch-worker.js', import.meta.url);
 const BATCH = 256;
@@ -39,13 +40,12 @@ export function create(): Contestant {
 
   return {
     async start({ workers: count }) {
-      workers = Array.from({ length: count }, () => new Worker(WORKER_URL));
-      await Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve))));
+      workers = await startThreads(WORKER_URL, count);
       await run(warmupInputs(count));
     },
     run,
     async stop() {
-      await Promise.all(workers.map((w) => w.terminate()));
+      await stopThreads(workers);
     },
   };
 }

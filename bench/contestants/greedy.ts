@@ -1,6 +1,7 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { type TaskInput, taskParams } from '../workload.js';
 import { type Contestant, warmupInputs } from './contestant.ts';
+import { startThreads, stopThreads } from './threads.ts';
 
 const WORKER_URL = new URL('../tasks/spin-worker.js', import.meta.url);
 /** Messages of ready CPU work a worker holds at once: one running, one waiting, so it never idles a round trip. */
@@ -25,7 +26,7 @@ export function create(): Contestant {
   function run(inputs: readonly TaskInput[]): Promise<unknown[]> {
     return new Promise((resolve) => {
       const out = new Array<unknown>(inputs.length);
-      const ns = inputs.map((input) => taskParams(input).n);
+      const params = inputs.map(taskParams);
       let left = inputs.length;
       // Indices whose I/O has ended, in that order; `head` is the next to hand out.
       const ready: number[] = [];
@@ -42,14 +43,14 @@ export function create(): Contestant {
             while (head < ready.length && ints < MIN_INTS_PER_MESSAGE) {
               const i = ready[head++]!;
               take.push(i);
-              ints += ns[i]!;
+              ints += params[i]!.n;
             }
             const id = nextId++;
             pending.set(id, take);
             queued[w]!++;
             workers[w]!.postMessage({
               id,
-              ns: take.map((i) => ns[i]!),
+              ns: take.map((i) => params[i]!.n),
               seeds: take.map((i) => inputs[i]!.i),
             });
           }
@@ -68,8 +69,7 @@ export function create(): Contestant {
           else pump();
         });
       });
-      inputs.forEach((input, i) => {
-        const { sleepMs } = taskParams(input);
+      params.forEach(({ sleepMs }, i) => {
         if (sleepMs === 0) ready.push(i);
         else
           setTimeout(() => {
@@ -84,13 +84,12 @@ export function create(): Contestant {
 
   return {
     async start({ workers: count }) {
-      workers = Array.from({ length: count }, () => new Worker(WORKER_URL));
-      await Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve))));
+      workers = await startThreads(WORKER_URL, count);
       await run(warmupInputs(count));
     },
     run,
     async stop() {
-      await Promise.all(workers.map((w) => w.terminate()));
+      await stopThreads(workers);
     },
   };
 }

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { TaskInput } from '../workload.js';
 import { type Contestant, warmupInputs } from './contestant.ts';
+import { startThreads, stopThreads } from './threads.ts';
 
 interface Reply {
   readonly id: number;
@@ -27,8 +28,7 @@ export function create(): Contestant {
 
   return {
     async start({ workers: count }) {
-      workers = Array.from({ length: count }, () => new Worker(WORKER_URL));
-      await Promise.all(workers.map((w) => once(w, 'message')));
+      workers = await startThreads(WORKER_URL, count);
       await Promise.all(workers.map((w) => ask(w, warmupInputs(1))));
     },
     async run(inputs) {
@@ -39,7 +39,7 @@ export function create(): Contestant {
       return parts.flat();
     },
     async stop() {
-      await Promise.all(workers.map((w) => w.terminate()));
+      await stopThreads(workers);
     },
   };
 }
