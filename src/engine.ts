@@ -3,6 +3,7 @@
  * them to workers in batches, and routes each result back to its job exactly once.
  */
 import { Deadlines } from './deadlines.ts';
+import { epochNow } from './epoch-now.ts';
 import {
   AbortError,
   DataCloneError,
@@ -936,11 +937,6 @@ function indexOf(
   offset: number,
 ): number {
   return run.indices ? run.indices[offset]! : run.firstIndex + offset;
-}
-
-/** Milliseconds since the epoch, comparable between threads and processes on one machine. */
-function epochNow(): number {
-  return performance.timeOrigin + performance.now();
 }
 
 /** Fisher-Yates, in place. */

@@ -4,6 +4,7 @@
  */
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { epochNow } from './epoch-now.ts';
 import { Histogram } from './histogram.ts';
 import {
   type MainToWorker,
@@ -233,7 +234,7 @@ class WorkerRuntime {
     if (this.pending() >= this.init.flushCount) this.flush();
     this.starting = false;
     let budget = START_SLICE;
-    const now = performance.timeOrigin + performance.now();
+    const now = epochNow();
     while (budget > 0 && this.toStart.length > 0) {
       const pending = this.toStart[0]!;
       const end = Math.min(pending.inputs.length, pending.next + budget);
