@@ -4,27 +4,16 @@
 // compiling); later runs show the steady per-task cost. CPU per thread is read from /proc (Linux).
 // Usage: node --import tsx bench/tiny-floor.ts [--rounds 5] [--reps 3] [--designs one-loop,batched,polyloop]
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CONTESTANTS } from './contestants/index.ts';
 import { median } from './stats.ts';
+import { threadCpu } from './thread-cpu.ts';
 import { makeInputs, TINY_N, VARIANTS } from './workload.js';
 
 type Design = 'one-loop' | 'batched' | 'polyloop';
 const DESIGNS: Design[] = ['one-loop', 'batched', 'polyloop'];
 const WORKERS = 2;
-
-/** CPU ms per thread of this process, by thread id. */
-function threadCpu(): Map<string, number> {
-  const cpu = new Map<string, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    cpu.set(tid, (Number(fields[11]) + Number(fields[12])) * 10);
-  }
-  return cpu;
-}
 
 /** In a child: run one design `reps` times; print per rep [wall ms, main CPU, workers CPU, rest CPU]. */
 async function child(design: Design, reps: number): Promise<void> {
