@@ -8,6 +8,9 @@ interface Timed {
   readonly deadline: number;
 }
 
+/** The longest delay Node's timers take (2^31 - 1 ms, ~24.8 days). */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 /** Below this many entries a queue is never filtered (see Deadlines.add). */
 const MIN_COMPACT = 1024;
 
@@ -82,7 +85,10 @@ export class Deadlines<T extends Timed> {
   private arm(at: number): void {
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(this.fire, Math.max(0, at - performance.now()));
+    // Node fires a longer delay after 1 ms instead (TimeoutOverflowWarning): a far deadline is
+    // checked again after the longest delay a timer takes, not every millisecond.
+    const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, at - performance.now()));
+    this.timer = setTimeout(this.fire, delay);
     // A pending timeout alone must not keep the process alive; the workers do that while busy.
     this.timer.unref();
   }

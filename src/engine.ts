@@ -211,7 +211,7 @@ export class Engine {
     );
     const refusal =
       this.fatal ??
-      (this.closed ? new PoolClosedError() : undefined) ??
+      (this.closed ? closedError(call.pacedByConsumer) : undefined) ??
       (call.signal?.aborted ? abortErrorFor(call.signal) : undefined);
     if (refusal) {
       job.stop();
@@ -615,7 +615,7 @@ export class Engine {
     const more = dealt === max && capacity > max;
     if (open.length === 1) {
       for (const segment of segments) {
-        this.send(open[0]!, segment);
+        if (!segment.job.finished) this.send(open[0]!, segment);
       }
       return more;
     }
@@ -639,7 +639,9 @@ export class Engine {
         }
       }
       for (let w = 0; w < open.length; w++) {
-        if (inputs[w]!.length === 0) continue;
+        // Sending one worker its share can end the job (a map whose input cannot be cloned
+        // rejects): then the other shares must not run, untracked by anyone.
+        if (inputs[w]!.length === 0 || segment.job.finished) continue;
         this.send(open[w]!, {
           job: segment.job,
           firstIndex: -1,
@@ -947,6 +949,15 @@ function shuffle(items: number[]): void {
     items[i] = items[j]!;
     items[j] = swap;
   }
+}
+
+/** A stream's job starts on its first next(), so one made before close() may still be refused. */
+function closedError(stream: boolean): PoolClosedError {
+  return stream
+    ? new PoolClosedError(
+        'The pool is closed: a stream starts on its first next(), which came after close()',
+      )
+    : new PoolClosedError();
 }
 
 function abortErrorFor(signal: AbortSignal): AbortError {

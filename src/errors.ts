@@ -39,8 +39,8 @@ export class AbortError extends PolyloopError {
 
 /** `run`, `map` or `stream` was called after `close()` or `destroy()`. */
 export class PoolClosedError extends PolyloopError {
-  constructor() {
-    super('ERR_POLYLOOP_POOL_CLOSED', 'The pool is closed');
+  constructor(message = 'The pool is closed') {
+    super('ERR_POLYLOOP_POOL_CLOSED', message);
   }
 }
 

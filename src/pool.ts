@@ -148,7 +148,8 @@ export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable 
 
   /**
    * Finish every run, map and stream already started, then stop the workers. Calls made after
-   * `close()` reject with `PoolClosedError`.
+   * `close()` reject with `PoolClosedError`, and so does a stream first iterated after it (a
+   * stream starts on its first `next()`).
    */
   close(): Promise<void> {
     return this.#engine.close();

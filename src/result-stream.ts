@@ -41,7 +41,8 @@ export class ResultStream implements AsyncIterableIterator<Result>, JobSink {
   }
 
   next(): Promise<IteratorResult<Result>> {
-    if (!this.started) {
+    // A stream ended by return() before its first next() never starts its job.
+    if (!this.started && !this.finished) {
       this.started = true;
       try {
         this.control.start(this);

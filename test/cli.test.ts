@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
@@ -155,6 +156,18 @@ describe('polyloop run', () => {
       [0, 1, 2],
     );
     assert.deepEqual(readRecords(output)[2], { index: 2, value: 4 });
+  });
+
+  it('--input naming a pipe reads every line once (no second pass to count them)', async () => {
+    // As with `--input <(zcat in.jsonl.gz)`: a progress count reading the pipe too stole lines.
+    const fifo = join(tempDir(), 'in.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const { done } = startCli(['run', CLI_TASK, '--input', fifo, '-q']);
+    const count = 20_000;
+    createWriteStream(fifo).end(jsonl(Array.from({ length: count }, (_, i) => i)));
+    const result = await done;
+    assert.equal(result.code, 0, result.stderr);
+    assertEachIndexOnce(parseRecords(result.stdout), count);
   });
 
   it('an output that cannot be written stops the run with exit code 2 and one line', async () => {

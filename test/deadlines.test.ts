@@ -8,6 +8,26 @@ interface Item {
 }
 
 describe('Deadlines', () => {
+  it('arms no timer past the longest delay Node takes (it would fire every millisecond)', () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning.name);
+    };
+    process.on('warning', onWarning);
+    const deadlines = new Deadlines<Item>(() => assert.fail('nothing should expire'));
+    const timeout = 1e10; // ~116 days
+    deadlines.add({ settled: false, deadline: performance.now() + timeout }, timeout);
+    deadlines.clear();
+    // Node reports the overflow with a warning, emitted on the next tick.
+    return new Promise<void>((resolve) => {
+      process.nextTick(() => {
+        process.off('warning', onWarning);
+        assert.deepEqual(warnings, []);
+        resolve();
+      });
+    });
+  });
+
   it('does not keep settled entries behind a stuck one until its deadline', () => {
     const expired: Item[] = [];
     const deadlines = new Deadlines<Item>((item) => expired.push(item));

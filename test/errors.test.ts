@@ -11,7 +11,7 @@ import {
   TimeoutError,
   WorkerCrashedError,
 } from '../dist/index.js';
-import { type ControlInput, cells, fixture, reach } from './helpers.ts';
+import { type ControlInput, cells, closeWithin, fixture, reach } from './helpers.ts';
 
 describe('task errors', () => {
   const pool = new Pool(fixture('control.js'), { workers: 2, concurrency: 8 });
@@ -82,6 +82,26 @@ describe('task errors', () => {
       'ERR_POLYLOOP_DATA_CLONE',
     );
     assert.deepEqual(results[2]?.ok && results[2].value, 3);
+  });
+
+  it('a map rejected for an input that cannot be cloned runs none of its other tasks unaborted', async () => {
+    // Each worker is sent its share of the dealt inputs in turn; the bad input rejects the map
+    // while that happens. Which share holds it is random, so several rounds: a share sent after
+    // the rejection once ran untracked, its tasks never aborted (and close() then waited forever).
+    for (let round = 0; round < 6; round++) {
+      const pool = new Pool(fixture('control.js'), { workers: 2, concurrency: 8 });
+      await pool.ready();
+      const shared = cells();
+      const inputs: unknown[] = Array.from({ length: 40 }, (_, i) =>
+        i === 5
+          ? { op: 'value', value: () => 'a function' }
+          : { op: 'wait-abort', cells: shared, slot: 1, startSlot: 0 },
+      );
+      await assert.rejects(pool.map(inputs as ControlInput[]), DataCloneError);
+      // Returns once every task started has ended: each must have seen its signal fire.
+      await closeWithin(pool, 10_000, `round ${round}: a task never saw its signal`);
+      assert.equal(Atomics.load(shared, 1), Atomics.load(shared, 0), `round ${round}`);
+    }
   });
 
   it('an output that cannot be cloned fails that input only', async () => {

@@ -1,4 +1,6 @@
 /** Shared test utilities: fixture URLs and shared-memory cells the tasks wait on. */
+import assert from 'node:assert/strict';
+import type { Pool } from '../dist/index.js';
 
 export function fixture(name: string): URL {
   return new URL(`./fixtures/${name}`, import.meta.url);
@@ -7,6 +9,24 @@ export function fixture(name: string): URL {
 /** Shared memory both the test and the workers see (inputs carrying it are shared, not copied). */
 export function cells(count = 8): Int32Array {
   return new Int32Array(new SharedArrayBuffer(count * Int32Array.BYTES_PER_ELEMENT));
+}
+
+/**
+ * close() the pool, or fail the test if it is still waiting after `boundMs` (then destroy it, so a
+ * bug fails the test instead of holding the test process open). The bound is no synchronisation:
+ * a passing close() ends long before it.
+ */
+export async function closeWithin(pool: Pool, boundMs: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), boundMs);
+  });
+  const closed = await Promise.race([pool.close().then(() => true as const), bound]);
+  clearTimeout(timer);
+  if (!closed) {
+    await pool.destroy();
+    assert.fail(`close() still waiting after ${boundMs} ms: ${what}`);
+  }
 }
 
 /** Let every task waiting on `cells[slot]` go on. */
@@ -47,7 +67,7 @@ export type ControlInput =
   | { op: 'hold-on-pid'; pid: number; value: unknown }
   | { op: 'stray-rejection-first-time'; cells: Int32Array; slot: number; value: unknown }
   | { op: 'rendezvous'; cells: Int32Array; n: number }
-  | { op: 'wait-abort'; cells?: Int32Array; slot?: number }
+  | { op: 'wait-abort'; cells?: Int32Array; slot?: number; startSlot?: number }
   | { op: 'exit'; code?: number }
   | { op: 'exit-first-time'; cells: Int32Array; slot: number; value: unknown }
   | { op: 'exit-every-time'; cells: Int32Array; slot: number; code?: number }

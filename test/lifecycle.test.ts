@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AbortError, Pool, PoolClosedError, TaskModuleError } from '../dist/index.js';
-import { type ControlInput, cells, fixture, gatedInputs, reach, release } from './helpers.ts';
+import {
+  type ControlInput,
+  cells,
+  closeWithin,
+  fixture,
+  gatedInputs,
+  reach,
+  release,
+} from './helpers.ts';
 
 describe('lifecycle', () => {
   it('close() lets started work finish, then stops the workers', async () => {
@@ -34,6 +42,31 @@ describe('lifecycle', () => {
     );
     await assert.rejects(pool.map([1, 2]), PoolClosedError);
     await assert.rejects(pool.stream([1]).next(), PoolClosedError);
+  });
+
+  it('a stream ended by return() before its first next() never starts', async () => {
+    const pool = new Pool(fixture('echo.js'), { workers: 1 });
+    let pulled = 0;
+    function* inputs(): Generator<number> {
+      for (;;) yield pulled++;
+    }
+    const stream = pool.stream(inputs());
+    assert.deepEqual(await stream.return?.(), { done: true, value: undefined });
+    assert.deepEqual(await stream.next(), { done: true, value: undefined });
+    assert.equal(pulled, 0);
+    assert.equal(pool.stats().inFlight, 0);
+    // A hidden job would hold close() forever.
+    await closeWithin(pool, 10_000, 'a job was started after all');
+  });
+
+  it('a stream first iterated after close() rejects, saying why', async () => {
+    const pool = new Pool(fixture('echo.js'), { workers: 1 });
+    const stream = pool.stream([1, 2, 3]);
+    await pool.close();
+    await assert.rejects(
+      stream.next(),
+      (e: unknown) => e instanceof PoolClosedError && /first next\(\)/.test(e.message),
+    );
   });
 
   it('destroy() settles everything in flight with AbortError and stops the workers', async () => {

@@ -3,8 +3,7 @@
  * memory): one input per line, its 0-based line number as its index. Blank lines are not inputs
  * but still count, so an index always names its line.
  */
-import { createReadStream } from 'node:fs';
-import { access, constants, open, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { PolyloopError } from '../errors.ts';
 import { UsageError } from './usage-error.ts';
@@ -32,12 +31,17 @@ export class InputReader {
     private readonly format: InputFormat,
   ) {}
 
-  /** `-` reads stdin. A file that cannot be read is a usage error, raised before the run starts. */
+  /**
+   * `-` reads stdin. A file that cannot be read is a usage error, raised before the run starts:
+   * opened here, not by the stream (whose open error would come with nobody listening yet).
+   */
   static async open(path: string, format: InputFormat): Promise<InputReader> {
     if (path === '-') return new InputReader(process.stdin, format);
+    let file: FileHandle;
     try {
-      await access(path, constants.R_OK);
       if ((await stat(path)).isDirectory()) throw new Error('it is a directory');
+      // A named pipe: this waits for its writer.
+      file = await open(path, 'r');
     } catch (error) {
       const reason =
         (error as { code?: string }).code === 'ENOENT'
@@ -45,7 +49,7 @@ export class InputReader {
           : String((error as Error).message ?? error);
       throw new UsageError(`Cannot read the input file ${path}: ${reason}`);
     }
-    return new InputReader(createReadStream(path, { highWaterMark: 256 * 1024 }), format);
+    return new InputReader(file.createReadStream({ highWaterMark: 256 * 1024 }), format);
   }
 
   /** Stop reading (SIGINT): the iteration ends after the line it is on, even while waiting on stdin. */
@@ -113,9 +117,11 @@ export class InputReader {
 
 /**
  * How many inputs (non-blank lines) a file holds, for a progress bar's total. Reads the file once
- * more, in big chunks, without decoding it.
+ * more, in big chunks, without decoding it. Undefined for anything but a regular file: a pipe
+ * (`--input <(zcat x.gz)`, /dev/stdin) can be read only once, and the run needs every line.
  */
-export async function countInputs(path: string): Promise<number> {
+export async function countInputs(path: string): Promise<number | undefined> {
+  if (!(await stat(path)).isFile()) return undefined;
   const file = await open(path, 'r');
   try {
     const buffer = Buffer.allocUnsafe(1 << 20);

@@ -143,7 +143,7 @@ export async function main(argv: string[]): Promise<number> {
     // Known later, in the background: counting a big file must not delay the start.
     countInputs(options.input).then(
       (total) => {
-        run.total = Math.max(0, total - done.size);
+        if (total !== undefined) run.total = Math.max(0, total - done.size);
       },
       () => {},
     );
