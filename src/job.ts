@@ -48,6 +48,8 @@ export class Job {
   private readonly sync: Iterator<unknown> | undefined;
   private readonly async: AsyncIterator<unknown> | undefined;
   private exhausted = false;
+  /** endInputs() was called: nothing more is taken, even from the buffer. */
+  private inputsEnded = false;
   private readonly buffer: unknown[] = [];
   private fetching = false;
   private notifyQueued = false;
@@ -85,13 +87,13 @@ export class Job {
 
   /** Whether `take` could return something right now. */
   hasReady(): boolean {
-    if (this.finished || this.room() <= 0) return false;
+    if (this.finished || this.inputsEnded || this.room() <= 0) return false;
     return this.async ? this.buffer.length > 0 : !this.exhausted || this.buffer.length > 0;
   }
 
   /** Take up to `max` inputs (fewer, or none, if the source has fewer ready). */
   take(max: number): unknown[] {
-    if (this.finished) return [];
+    if (this.finished || this.inputsEnded) return [];
     const n = Math.min(max, this.room());
     let out: unknown[] = [];
     let taken = 0;
@@ -155,7 +157,7 @@ export class Job {
     try {
       while (!this.exhausted && !this.finished && this.buffer.length < ASYNC_PREFETCH) {
         const step = await source.next();
-        if (this.finished) return;
+        if (this.finished || this.inputsEnded) return;
         if (step.done) {
           this.exhausted = true;
         } else {
@@ -184,6 +186,19 @@ export class Job {
       this.notifyQueued = false;
       if (!this.finished) this.onReadable();
     });
+  }
+
+  /**
+   * Dispatch nothing more: inputs pulled but not dispatched are dropped (they never ran, and are
+   * never settled), the source is closed; the job ends once its tasks in flight have settled.
+   */
+  endInputs(): void {
+    if (this.finished || this.inputsEnded) return;
+    this.inputsEnded = true;
+    this.exhausted = true;
+    this.buffer.length = 0;
+    this.closeSource();
+    this.checkDone();
   }
 
   /** The consumer took results: there may be room to pull more. */
@@ -239,6 +254,11 @@ export class Job {
     if (this.finished) return;
     this.finished = true;
     this.buffer.length = 0;
+    this.closeSource();
+  }
+
+  /** Let the source clean up (a generator's `finally`). */
+  private closeSource(): void {
     try {
       const closing = (this.sync ?? this.async)?.return?.();
       if (closing && typeof (closing as Promise<unknown>).catch === 'function') {

@@ -134,6 +134,7 @@ export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable 
       abandon: () => {
         if (job) engine.abandon(job);
       },
+      endInputs: () => job?.endInputs(),
     });
     return stream as AsyncIterableIterator<StreamResult<InputOf<M>, OutputOf<M>>>;
   }

@@ -30,6 +30,10 @@ export function startProcessWorker(
     serialization: 'advanced',
     execArgv: [...processExecArgv(process.execArgv), ...entryExecArgv, ...memory],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
+    // Its own process group: a Ctrl-C or a SIGTERM sent to the caller's whole group (a terminal,
+    // a service manager) must reach the caller only, which then lets the tasks in flight finish.
+    // Were the children killed with it, those tasks would count as crashed and run again.
+    detached: true,
   });
   listenToWatchdog(child.stdio[WATCHDOG_FD] as Socket, current);
   let error: Error | undefined;

@@ -15,6 +15,8 @@ export interface StreamControl {
   release(count: number): void;
   /** The consumer stopped early: stop the job. */
   abandon(): void;
+  /** Take no more inputs (those pulled but not started are dropped); what runs goes on. */
+  endInputs?(): void;
 }
 
 export class ResultStream implements AsyncIterableIterator<Result>, JobSink {
@@ -67,6 +69,14 @@ export class ResultStream implements AsyncIterableIterator<Result>, JobSink {
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };
     });
+  }
+
+  /**
+   * Start no more inputs, not even those already pulled from the source; the tasks running go on
+   * and their results still come. Not part of the public type: `polyloop run`'s first Ctrl-C.
+   */
+  endInputs(): void {
+    this.control.endInputs?.();
   }
 
   return(): Promise<IteratorResult<Result>> {

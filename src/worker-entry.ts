@@ -411,7 +411,8 @@ class WorkerRuntime {
  * A child process cannot share memory with the pool, so a thread in the child watches where its
  * main thread is: a task stuck in its synchronous part for WATCHDOG_STUCK_MS is reported on the
  * WATCHDOG_FD pipe ("batch offset"), and "-1 -1" once it moves on. Then a hung process's culprit
- * is known, as with threads, and its other tasks are not blamed.
+ * is known, as with threads, and its other tasks are not blamed. It also ends the process once
+ * the pool's process is gone, whatever its main thread is doing.
  */
 const WATCHDOG_SOURCE = `
 const { workerData } = require('node:worker_threads');
@@ -419,7 +420,11 @@ const { writeSync } = require('node:fs');
 const { current, fd, checkMs, stuckMs } = workerData;
 let batch = -1, offset = -1, since = Date.now(), reported = false;
 const report = (line) => { try { writeSync(fd, line); } catch {} };
+// The pool's process is gone (kill -9): the main thread would notice only once its loop turns,
+// and a task stuck in a loop would keep an orphan running, so end the process from here.
+const parent = process.ppid;
 setInterval(() => {
+  if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL');
   const nowBatch = Atomics.load(current, 0), nowOffset = Atomics.load(current, 1);
   if (nowBatch !== batch || nowOffset !== offset) {
     if (reported) report('-1 -1\\n');

@@ -17,11 +17,13 @@ export interface CliResult {
 
 export function startCli(
   args: string[],
-  options: { stdin?: string; env?: Record<string, string> } = {},
+  /** `group`: in a process group of its own, which the test can signal as a terminal would. */
+  options: { stdin?: string; env?: Record<string, string>; group?: boolean } = {},
 ): { child: ChildProcess; done: Promise<CliResult>; stderr: () => string } {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached: options.group ?? false,
   });
   let stdout = '';
   let stderr = '';

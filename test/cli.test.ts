@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import {
+  appendFileSync,
+  createWriteStream,
+  existsSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
@@ -252,6 +259,65 @@ describe('polyloop run', () => {
         .sort(),
       [0, 1, 2],
     );
+  });
+
+  it('the first SIGINT starts none of the inputs read ahead; Ctrl-C to the whole group spares process workers', async () => {
+    for (const backend of ['thread', 'process']) {
+      const gate = tempDir();
+      const output = join(gate, 'out.jsonl');
+      const inputs = Array.from({ length: 50 }, (_, id) => ({ gate, id }));
+      const args = ['run', CLI_TASK, '-o', output, '-w', '2', '-c', '1', '-r', '0'];
+      // With processes, signal the whole process group, as Ctrl-C in a terminal does.
+      const run = startCli([...args, '--backend', backend], {
+        stdin: jsonl(inputs),
+        group: backend === 'process',
+      });
+      const started = (id: number) => existsSync(join(gate, `started-${id}`));
+      await until(() => started(0) && started(1), `${backend}: two tasks in flight`);
+      if (backend === 'process') process.kill(-run.child.pid!, 'SIGINT');
+      else run.child.kill('SIGINT');
+      await until(() => /stopping/.test(run.stderr()), `${backend}: the SIGINT to be taken`);
+      writeFileSync(join(gate, 'open'), '');
+      const result = await run.done;
+      assert.equal(result.code, 130, `${backend}: ${result.stderr}`);
+      // The pool had read up to 256 inputs ahead of its two slots: none of them may start.
+      assert.deepEqual(
+        readRecords(output).sort((a, b) => a.index - b.index),
+        [
+          { index: 0, value: 0 },
+          { index: 1, value: 1 },
+        ],
+        backend,
+      );
+      assert.equal(started(2), false, `${backend}: a third input started`);
+    }
+  });
+
+  it('a process worker whose pool was killed -9 ends, even inside a task that never yields', async () => {
+    const dir = tempDir();
+    const run = startCli(['run', CLI_TASK, '--backend', 'process', '-w', '1'], {
+      stdin: jsonl([{ spinForever: dir }]),
+    });
+    const spinning = join(dir, 'spinning');
+    await until(() => existsSync(spinning), 'the task to be spinning');
+    const pid = Number(readFileSync(spinning, 'utf8'));
+    const exited = once(run.child, 'exit');
+    run.child.kill('SIGKILL');
+    // Not `done`: an orphan would hold the output pipes it shares with the command open.
+    await exited;
+    const alive = (): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      await until(() => !alive(), 'the orphaned worker process to end', 10_000);
+    } finally {
+      if (alive()) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('after kill -9 mid-run, --resume repairs a torn last line and ends with exactly one record per input', async () => {

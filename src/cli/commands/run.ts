@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { AbortError } from '../../errors.ts';
 import { type PoolOptions, resolveOptions } from '../../options.ts';
 import { Pool } from '../../pool.ts';
+import { ResultStream } from '../../result-stream.ts';
 import type { PoolStats, StreamResult } from '../../types.ts';
 import { parseCommand } from '../args.ts';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED } from '../exit-codes.ts';
@@ -226,6 +227,7 @@ class RunLoop {
   /** Records of malformed lines, held back in --ordered mode until their turn. */
   private readonly heldBack: Array<{ index: number; line: string }> = [];
   private writer: JsonlWriter | undefined;
+  private results: AsyncIterableIterator<unknown> | undefined;
 
   constructor(
     private readonly runner: Runner,
@@ -238,6 +240,8 @@ class RunLoop {
   stop(): void {
     this.interrupted = true;
     this.reader.stop();
+    // The pool has read ahead of its free slots: those inputs must not start either.
+    if (this.results instanceof ResultStream) this.results.endInputs();
   }
 
   /** Second stop: abort the tasks in flight too (they get no record, so --resume reruns them). */
@@ -252,6 +256,7 @@ class RunLoop {
       ordered: this.ordered,
       signal: this.abort.signal,
     });
+    this.results = results;
     try {
       for await (const result of results) {
         const line = this.lineOf.get(result.index)!;
