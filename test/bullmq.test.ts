@@ -38,6 +38,8 @@ interface Finished {
 interface Running {
   readonly child: ChildProcess;
   readonly finished: Promise<Finished>;
+  /** What it has written to stderr so far. */
+  readonly stderr: () => string;
 }
 
 const skip = redisSkipReason();
@@ -77,7 +79,7 @@ describe('polyloop over BullMQ', { skip }, () => {
         resolve({ code, signal, stdout, stderr });
       });
     });
-    return { child, finished };
+    return { child, finished, stderr: () => stderr };
   }
 
   async function succeeds(args: string[], expectedCode = 0): Promise<Finished> {
@@ -281,6 +283,37 @@ describe('polyloop over BullMQ', { skip }, () => {
     assert.ok(completed >= 4 && completed < 40, `completed ${completed}`);
     assert.equal(completed + waiting, 40);
     for (const id of inHand) assert.equal(await (await queue.getJob(id))?.getState(), 'completed');
+  });
+
+  it('a second SIGTERM stops at once: the jobs in hand go back to the queue, no attempt used', async () => {
+    const name = 'forced';
+    const input = inputFile(
+      'forced.jsonl',
+      Array.from({ length: 8 }, (_, n) => ({ n, ms: 600_000 })),
+    );
+    // One attempt each: a job failed by the stop would be failed for good.
+    await succeeds(['enqueue', ...queueArgs(name), '-i', input, '--attempts', '1']);
+    const worker = cli(['worker', TASK, ...queueArgs(name), '--workers', '1', '--prefetch', '4']);
+    const queue = inspect(name);
+    const inHand = await until('the worker to hold 4 jobs', async () => {
+      const active = await queue.getJobs(['active']);
+      return active.length === 4 ? active.map((job) => job.id!) : undefined;
+    });
+    worker.child.kill('SIGTERM');
+    await until('the first signal to be taken', async () =>
+      /finishing the jobs in hand/.test(worker.stderr()) ? true : undefined,
+    );
+    worker.child.kill('SIGTERM');
+    const finished = await worker.finished;
+    assert.equal(finished.code, 130, finished.stderr);
+    const counts = await queue.getJobCounts('active', 'failed', 'completed');
+    assert.deepEqual(counts, { active: 0, failed: 0, completed: 0 });
+    for (const id of inHand) {
+      const job = (await queue.getJob(id))!;
+      assert.equal(job.attemptsMade, 0, `job ${id}`);
+      assert.ok(['delayed', 'waiting'].includes(await job.getState()), `job ${id}`);
+      assert.equal(job.data.error, undefined, `job ${id}`);
+    }
   });
 
   it('a job whose machines keep dying fails with ERR_POLYLOOP_WORKER_CRASHED past --max-stalled', async () => {

@@ -130,6 +130,10 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
   #active = 0;
   #fatal: Error | undefined;
   #stopping: Promise<void> | undefined;
+  /** destroy() was called: a task that fails now was aborted, and its job goes back. */
+  #destroying = false;
+  /** Jobs being handed back to the queue by destroy(). */
+  readonly #handbacks = new Set<Promise<void>>();
   #resolveStopped!: () => void;
   #rejectStopped!: (error: Error) => void;
   /** Settles when the worker has stopped: resolves after `close()`/`destroy()`, rejects if the pool broke. */
@@ -200,8 +204,9 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
   }
 
   /**
-   * Stop now: the jobs in hand are abandoned and go back to the queue once their locks expire, to
-   * run on another machine (or this one, restarted).
+   * Stop now: the tasks running are aborted and their jobs go back to the queue, without using an
+   * attempt, to run on another machine (or this one, restarted) — at once if Redis takes the
+   * hand-back, else once their locks expire.
    */
   destroy(): Promise<void> {
     const stopping = this.#stop(true);
@@ -212,8 +217,12 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
   async #stop(force: boolean): Promise<void> {
     try {
       if (force) {
-        // Destroy the pool first: a forced BullMQ close does not wait for the jobs in hand.
-        await Promise.all([this.#worker.close(true), this.pool.destroy()]);
+        this.#destroying = true;
+        // Aborting the tasks makes each job in hand hand itself back (see #process); then the
+        // connection may close.
+        await this.pool.destroy();
+        await Promise.all(this.#handbacks);
+        await this.#worker.close(true);
       } else {
         await this.#worker.close();
         await this.pool.close();
@@ -236,6 +245,13 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
     try {
       value = await this.pool.run(data.input as never, { signal });
     } catch (error) {
+      if (this.#destroying) {
+        // Stopped by destroy(), not failed: the job was not this input's fault.
+        const handback = job.moveToDelayed(Date.now(), token).catch(() => {});
+        this.#handbacks.add(handback);
+        await handback;
+        throw new DelayedError();
+      }
       if (error instanceof TaskModuleError) {
         // This machine cannot run tasks any more: hand the job back without using an attempt
         // (if Redis cannot take it now, its lock expires and it comes back as stalled).

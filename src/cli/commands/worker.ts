@@ -43,7 +43,7 @@ ${QUEUE_OPTIONS_HELP}
   -h, --help             show this help
 
 Ctrl-C (SIGINT) or SIGTERM takes no more jobs and finishes the ones in hand; a second one stops
-at once (the jobs in hand go to other machines once their locks expire).
+at once: the jobs in hand go back to the queue, without using an attempt, for another machine.
 
 Exit codes: 0 stopped (by --until-done, or a signal after finishing its jobs); 2 a usage error,
 the task module failed to load, or Redis did not answer; 130 stopped by a second signal.
