@@ -385,6 +385,25 @@ describe('polyloop over BullMQ', { skip }, () => {
     );
   });
 
+  it('collect with an unreachable Redis leaves the output file of the last collection as it was', async () => {
+    const output = join(dir, 'last-collection.jsonl');
+    const before = '{"index":0,"value":0}\n';
+    writeFileSync(output, before);
+    const closedPort = `redis://127.0.0.1:${redis.port === 1 ? 2 : 1}`;
+    const result = await cli([
+      'collect',
+      '--redis',
+      closedPort,
+      '--queue',
+      'nowhere',
+      '-o',
+      output,
+      '-q',
+    ]).finished;
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(readFileSync(output, 'utf8'), before);
+  });
+
   it('library: an unreachable Redis fails with RedisUnavailableError instead of hanging', async () => {
     const closedPort = `redis://127.0.0.1:${redis.port === 1 ? 2 : 1}`;
     await assert.rejects(

@@ -128,6 +128,16 @@ describe('polyloop run', () => {
       [['run', CLI_TASK, '--frobnicate'], /Unknown option '--frobnicate'/],
       [['run', CLI_TASK, '--resume'], /--resume needs --output FILE/],
       [['run', CLI_TASK, '-o', existing], /already has records: pass --resume .* or --overwrite/],
+      // Found before the run, not after it.
+      [
+        ['run', CLI_TASK, '--chart', join(dir, 'no-such-dir', 'c.svg')],
+        /Cannot write the chart to .*c\.svg: ENOENT/,
+      ],
+      [['run', CLI_TASK, '--chart', dir], /Cannot write the chart to .*: it is a directory/],
+      [
+        ['run', CLI_TASK, '--resume', '-o', dir],
+        /Cannot read the output file .* to resume: it is a directory/,
+      ],
       [['fly'], /unknown command "fly"/],
     ];
     for (const [args, message] of cases) {

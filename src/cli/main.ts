@@ -4,6 +4,7 @@
  * and exits with the command's code once its output has been written.
  */
 import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { PolyloopError } from '../errors.ts';
 import { commands } from './commands.ts';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
@@ -51,12 +52,14 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await (await command.load()).main(rest);
   } catch (error) {
-    // Errors a user can fix get one line; anything else is a bug and keeps its stack.
+    // Errors a user can fix get one line; anything else is a bug and keeps its stack. Either way
+    // the exit code is 2, not 1, which says that some inputs failed.
     if (error instanceof PolyloopError) {
       process.stderr.write(`polyloop ${name}: ${withCauses(error)}\n`);
-      return EXIT_USAGE;
+    } else {
+      process.stderr.write(`polyloop ${name}: unexpected error: ${inspect(error)}\n`);
     }
-    throw error;
+    return EXIT_USAGE;
   }
 }
 

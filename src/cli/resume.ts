@@ -21,7 +21,9 @@ export async function recoverOutput(path: string): Promise<Recovered> {
   const done = new IndexSet();
   let size: number;
   try {
-    size = (await stat(path)).size;
+    const stats = await stat(path);
+    if (stats.isDirectory()) throw new Error('it is a directory');
+    size = stats.size;
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT')
       return { done, failed: 0, repairedBytes: 0 };

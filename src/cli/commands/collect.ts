@@ -16,6 +16,7 @@ import { count, duration } from '../format.ts';
 import { JsonlWriter } from '../jsonl-output.ts';
 import { Progress } from '../progress.ts';
 import { UsageError } from '../usage-error.ts';
+import { assertWritable } from '../writable.ts';
 
 export const HELP = `Usage: polyloop collect --queue NAME [--redis URL] [--output FILE.jsonl] [--follow]
 
@@ -71,7 +72,13 @@ export async function main(argv: string[]): Promise<number> {
   let values = 0;
   let errors = 0;
   let last: CollectProgress | undefined;
-  const writer = await JsonlWriter.open(options.output, { append: false });
+  // Opened once Redis has answered: a wrong --redis must not empty the last collection's file.
+  if (options.output !== '-') await assertWritable(options.output, 'output');
+  let writer: JsonlWriter | undefined;
+  const open = async (): Promise<JsonlWriter> => {
+    writer ??= await JsonlWriter.open(options.output, { append: false });
+    return writer;
+  };
   try {
     const records = collectResults(target, {
       follow: options.follow,
@@ -85,12 +92,15 @@ export async function main(argv: string[]): Promise<number> {
     for await (const record of records) {
       if ('error' in record) errors++;
       else values++;
-      if (!writer.write(`${JSON.stringify(record)}\n`)) await writer.drain();
+      const output = await open();
+      if (!output.write(`${JSON.stringify(record)}\n`)) await output.drain();
     }
+    // No record at all: still an (empty) output, as before.
+    await open();
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await writer.close();
+    await writer?.close();
   }
   const missing = last?.inputs === undefined ? 0 : last.inputs - values - errors;
   const unfinished =

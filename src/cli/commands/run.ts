@@ -25,6 +25,7 @@ import { Progress } from '../progress.ts';
 import { recordLine } from '../records.ts';
 import { recoverOutput } from '../resume.ts';
 import { UsageError } from '../usage-error.ts';
+import { assertWritable } from '../writable.ts';
 
 export const HELP = `Usage: polyloop run <task module> [options]
 
@@ -104,6 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     );
   }
 
+  if (options.chart !== undefined) await assertWritable(options.chart, 'chart');
   const output = options.output;
   let done = new IndexSet();
   let failedBefore = 0;
@@ -186,7 +188,14 @@ export async function main(argv: string[]): Promise<number> {
   if (recording && options.chart !== undefined) {
     const mode = pool ? `${pool.workers} workers` : 'one event loop (--workers 0)';
     const title = `polyloop run ${basename(taskPath)}: ${mode}, ${count(run.ok + run.failed)} inputs`;
-    await writeFile(options.chart, renderLoadChart(recording, title));
+    try {
+      await writeFile(options.chart, renderLoadChart(recording, title));
+    } catch (error) {
+      // The records are written; only the picture is lost. Said on one line, exit code 2.
+      throw new UsageError(
+        `Cannot write the chart to ${options.chart}: ${(error as Error).message}`,
+      );
+    }
   }
   const note =
     failure instanceof OutputError
