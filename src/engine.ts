@@ -505,12 +505,20 @@ export class Engine {
       `Worker ${worker.workerId} died while running the task: ${describeExit(exit)}`,
       { cause },
     );
+    // The worker died inside one task's synchronous part (process.exit, an allocation past
+    // maxMemoryMb...): that task is the culprit, and only its attempt counts. Otherwise one bad
+    // input would use up the retries of every task that shared its worker.
+    const culpritBatch = hung ? -1 : worker.current[0]!;
+    const culpritOffset = worker.current[1]!;
     for (const batch of worker.batches.values()) {
       for (let offset = 0; offset < batch.state.length; offset++) {
         const state = batch.state[offset];
         batch.state[offset] = FINISHED;
         if (state !== RUNNING || batch.job.finished) continue;
-        const attempts = (batch.attempts?.[offset] ?? 0) + (hung && worker.blameless ? 0 : 1);
+        const bystander = hung
+          ? worker.blameless
+          : culpritBatch !== -1 && !(batch.id === culpritBatch && offset === culpritOffset);
+        const attempts = (batch.attempts?.[offset] ?? 0) + (bystander ? 0 : 1);
         if (attempts > this.options.retries) {
           batch.unsettled--;
           batch.job.settle(indexOf(batch, offset), batch.inputs[offset], false, error);

@@ -32,6 +32,67 @@ describe('crashed and hung workers', () => {
     }
   });
 
+  it("one input that kills its worker every time uses up its own retries, not its bystanders'", async () => {
+    const pool = new Pool(fixture('control.js'), { workers: 1, concurrency: 50, retries: 2 });
+    try {
+      const shared = cells();
+      const bystanders = gatedInputs(20, shared);
+      const outputs = pool.map(bystanders);
+      await reach(shared, 0, 20);
+      // It dies in its synchronous part: the pool knows it was this one, three times over.
+      const killer = pool.run({ op: 'exit-every-time', cells: shared, slot: 2, code: 7 });
+      await assert.rejects(killer, WorkerCrashedError);
+      assert.equal(Atomics.load(shared, 2), 3, 'one run plus two retries');
+      release(shared, 1);
+      assert.deepEqual(
+        await outputs,
+        bystanders.map((_, i) => i),
+      );
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('CPU-bound tasks with a timeout: a busy worker still answers, so none is taken for hung', async () => {
+    // 400 tasks of 10 ms of CPU each on one worker, all dealt at once: started in one turn of its
+    // loop, they held it for 4 s, past the timeout and the pool's 1 s hang grace, and the pool
+    // replaced the worker again and again (no input ever finished).
+    const pool = new Pool(fixture('control.js'), { workers: 1, timeout: 500 });
+    try {
+      const inputs: ControlInput[] = Array.from({ length: 400 }, (_, value) => ({
+        op: 'spin-ms',
+        ms: 10,
+        value,
+      }));
+      let ok = 0;
+      let timedOut = 0;
+      const drained = (async () => {
+        for await (const result of pool.stream(inputs)) {
+          if (result.ok) ok++;
+          else if (result.error instanceof TimeoutError) timedOut++;
+          else assert.fail(result.error);
+        }
+        return true;
+      })();
+      // A bound, not a synchronisation: a livelocked pool fails here instead of hanging the suite.
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), 30_000);
+      });
+      const finished = await Promise.race([drained, bound]);
+      clearTimeout(timer);
+      if (!finished) {
+        await pool.destroy();
+        assert.fail(`still running after 30 s: ${JSON.stringify(pool.stats())}`);
+      }
+      assert.equal(ok + timedOut, 400);
+      assert.ok(ok > 0, 'some tasks ran');
+      assert.equal(pool.stats().retried, 0, 'no worker was replaced');
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('settles with WorkerCrashedError naming the exit once retries run out', async () => {
     const pool = new Pool(fixture('control.js'), { workers: 2, retries: 1 });
     try {
