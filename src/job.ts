@@ -23,7 +23,7 @@ export interface JobOptions {
   readonly pacedByConsumer: boolean;
 }
 
-/** How many inputs an async source fetches ahead of the dispatcher's demand. */
+/** The most inputs an async source fetches ahead of the dispatcher's demand (within the window). */
 const ASYNC_PREFETCH = 256;
 
 export class Job {
@@ -78,8 +78,9 @@ export class Job {
 
   /**
    * Inputs that may still be dispatched before the consumer catches up. Inputs waiting in the
-   * buffer do not count: an async source's prefetched inputs sit on top of the window (at most
-   * ASYNC_PREFETCH of them) instead of taking slots from it.
+   * buffer do not take slots (the dispatcher must still see a full window as full); an async
+   * source's buffer is filled only up to this room, so the source is never pulled further ahead
+   * of the consumer than the window.
    */
   private room(): number {
     return this.lookahead() - (this.dispatched - this.released);
@@ -88,7 +89,12 @@ export class Job {
   /** Whether `take` could return something right now. */
   hasReady(): boolean {
     if (this.finished || this.inputsEnded || this.room() <= 0) return false;
-    return this.async ? this.buffer.length > 0 : !this.exhausted || this.buffer.length > 0;
+    if (this.async) {
+      // The window may have grown since the buffer was last filled.
+      if (this.buffer.length === 0) this.fetch();
+      return this.buffer.length > 0;
+    }
+    return !this.exhausted || this.buffer.length > 0;
   }
 
   /** Take up to `max` inputs (fewer, or none, if the source has fewer ready). */
@@ -139,10 +145,11 @@ export class Job {
       for (let i = 0; i < taken; i++) out.push(this.buffer[i]);
       this.buffer.splice(0, taken);
       // `pulled` counts fetched inputs (they sit in memory), so it was advanced by `fetch`.
-      this.fetch();
     }
     this.inFlight += taken;
     this.dispatched += taken;
+    // Refill after counting what was taken: the room left depends on it.
+    if (this.async) this.fetch();
     return out;
   }
 
@@ -155,7 +162,11 @@ export class Job {
 
   private async fetchLoop(source: AsyncIterator<unknown>): Promise<void> {
     try {
-      while (!this.exhausted && !this.finished && this.buffer.length < ASYNC_PREFETCH) {
+      while (
+        !this.exhausted &&
+        !this.finished &&
+        this.buffer.length < Math.min(ASYNC_PREFETCH, this.room())
+      ) {
         const step = await source.next();
         if (this.finished || this.inputsEnded) return;
         if (step.done) {

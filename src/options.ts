@@ -71,7 +71,7 @@ export function resolveOptions(options: PoolOptions | undefined): ResolvedOption
     throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
   }
   const known = new Set(['workers', 'concurrency', 'timeout', 'retries', 'backend', 'maxMemoryMb']);
-  const backend = options.backend ?? 'thread';
+  const backend = options.backend === undefined ? 'thread' : options.backend;
   if (backend !== 'thread' && backend !== 'process') {
     throw new TypeError(
       `Expected \`backend\` to be 'thread' or 'process', got ${describe(options.backend)}`,

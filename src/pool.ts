@@ -117,7 +117,7 @@ export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable 
     options?: StreamOptions,
   ): AsyncIterableIterator<StreamResult<InputOf<M>, OutputOf<M>>> {
     assertInputs(inputs);
-    const call = this.#call(options);
+    const call = this.#call(options, STREAM_OPTIONS);
     const ordered = options?.ordered ?? false;
     if (typeof ordered !== 'boolean') {
       throw new TypeError(`Expected \`ordered\` to be a boolean, got ${typeof ordered}`);
@@ -165,9 +165,16 @@ export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable 
     return this.close();
   }
 
-  #call(options: RunOptions | undefined): { timeout: number; signal: AbortSignal | undefined } {
+  #call(
+    options: RunOptions | undefined,
+    known: ReadonlySet<string> = CALL_OPTIONS,
+  ): { timeout: number; signal: AbortSignal | undefined } {
     if (options !== undefined && (typeof options !== 'object' || options === null)) {
       throw new TypeError('Expected the call options to be an object');
+    }
+    // A misspelt option (`timout`) would otherwise be ignored without a word.
+    for (const key of Object.keys(options ?? {})) {
+      if (!known.has(key)) throw new TypeError(`Unknown option \`${key}\``);
     }
     return {
       timeout: validateTimeout('timeout', options?.timeout, this.#options.timeout),
@@ -175,6 +182,9 @@ export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable 
     };
   }
 }
+
+const CALL_OPTIONS: ReadonlySet<string> = new Set(['signal', 'timeout']);
+const STREAM_OPTIONS: ReadonlySet<string> = new Set([...CALL_OPTIONS, 'ordered']);
 
 function assertInputs(inputs: unknown): void {
   const iterable =

@@ -113,6 +113,36 @@ describe('concurrency and backpressure', () => {
     }
   });
 
+  it('pulls an async generator no further ahead than the in-flight window either', async () => {
+    const workers = 2;
+    const concurrency = 3;
+    const window = workers * concurrency;
+    const pool = new Pool(fixture('echo.js'), { workers, concurrency });
+    try {
+      let pulled = 0;
+      async function* inputs() {
+        for (let i = 0; i < 200; i++) {
+          pulled++;
+          yield i;
+        }
+      }
+      let consumed = 0;
+      let widest = 0;
+      for await (const result of pool.stream(inputs())) {
+        consumed++;
+        widest = Math.max(widest, pulled - consumed);
+        assert.ok(result.ok);
+        await new Promise((resolve) => setImmediate(resolve));
+        // It once read 256 ahead of the window.
+        assert.ok(pulled - consumed <= window, `pulled ${pulled}, consumed ${consumed}`);
+      }
+      assert.equal(consumed, 200);
+      assert.ok(widest >= concurrency, `the pool never used its window (widest ${widest})`);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('stops pulling and runs the generator cleanup when the consumer breaks out', async () => {
     const pool = new Pool(fixture('echo.js'), { workers: 2, concurrency: 4 });
     try {

@@ -28,6 +28,7 @@ describe('option validation', () => {
     ['retries', -1],
     ['retries', 1.5],
     ['backend', 'fiber'],
+    ['backend', null],
     ['maxMemoryMb', 0],
   ] as const) {
     it(`rejects ${option}: ${String(value)} with a TypeError naming it`, () => {
@@ -51,6 +52,12 @@ describe('option validation', () => {
       assert.throws(() => pool.run(1, { timeout: -1 }), rejectsOption('timeout'));
       assert.throws(() => pool.map([1], { signal: {} as AbortSignal }), rejectsOption('signal'));
       assert.throws(() => pool.stream([1], { ordered: 'yes' as never }), rejectsOption('ordered'));
+    });
+
+    it('rejects an unknown call option, naming it (a typo is not silently ignored)', () => {
+      assert.throws(() => pool.run(1, { timout: 5 } as never), rejectsOption('timout'));
+      assert.throws(() => pool.map([1], { ordered: true } as never), rejectsOption('ordered'));
+      assert.throws(() => pool.stream([1], { orderd: true } as never), rejectsOption('orderd'));
     });
 
     it('rejects inputs that are not iterable, and goes on', async () => {
