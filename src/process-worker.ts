@@ -16,6 +16,9 @@ import {
   type WorkerLimits,
 } from './worker-handle.ts';
 
+/** How long a dead child's watchdog pipe is waited on for its last line. */
+const LAST_WORD_GRACE_MS = 100;
+
 export function startProcessWorker(
   init: WorkerInit,
   events: WorkerEvents,
@@ -35,12 +38,25 @@ export function startProcessWorker(
     // Were the children killed with it, those tasks would count as crashed and run again.
     detached: true,
   });
-  listenToWatchdog(child.stdio[WATCHDOG_FD] as Socket, current);
+  const watchdogPipe = child.stdio[WATCHDOG_FD] as Socket;
+  listenToWatchdog(watchdogPipe, current);
+  const pipeDone = new Promise<void>((resolve) => {
+    watchdogPipe.once('end', resolve).once('close', resolve).once('error', resolve);
+  });
   let error: Error | undefined;
   const gone = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
-      events.exit({ code, signal, error });
-      resolve();
+      // The pipe may still hold the child's last word (the task it exited in): read it first —
+      // but not for long, should a process the task started keep the pipe open.
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((done) => {
+        timer = setTimeout(done, LAST_WORD_GRACE_MS);
+      });
+      void Promise.race([pipeDone, grace]).then(() => {
+        clearTimeout(timer);
+        events.exit({ code, signal, error });
+        resolve();
+      });
     });
   });
   child.on('message', (message: WorkerToMain) => {

@@ -2,6 +2,7 @@
  * The worker side: imports the task module, then runs every task it is given concurrently on this
  * worker's event loop, and sends results back in batches.
  */
+import { writeSync } from 'node:fs';
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { epochNow } from './epoch-now.ts';
@@ -472,7 +473,18 @@ if (onThread) {
   void new WorkerRuntime(threadChannel(), workerData as WorkerInit).start();
 } else if (process.send) {
   const channel: Channel = processChannel((init) => {
-    void new WorkerRuntime(channel, { ...init, current: startWatchdog() }).start();
+    const current = startWatchdog();
+    // process.exit() inside a task's synchronous part: tell the pool which task it was, on the
+    // watchdog's pipe (written before the process is gone), so only that task's attempt counts.
+    process.on('exit', () => {
+      if (Atomics.load(current, 0) === -1) return;
+      try {
+        writeSync(WATCHDOG_FD, `${Atomics.load(current, 0)} ${Atomics.load(current, 1)}\n`);
+      } catch {
+        // The pool is gone too.
+      }
+    });
+    void new WorkerRuntime(channel, { ...init, current }).start();
   });
   // Tell the pool why this process is about to die, so the task's error can name the cause.
   const crash = (error: unknown): void => {

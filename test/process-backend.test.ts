@@ -97,6 +97,24 @@ describe("backend: 'process'", () => {
     }
   });
 
+  it('knows which task called process.exit: only it fails, its bystanders run again uncounted', async () => {
+    // retries: 0 again: the bystanders survive only if the dying process named the culprit.
+    const pool = new Pool(fixture('control.js'), { workers: 1, backend: 'process', retries: 0 });
+    try {
+      const pid = (await pool.run({ op: 'pid' })) as number;
+      const bystanders: ControlInput[] = [1, 2, 3].map((value) => ({
+        op: 'hold-on-pid',
+        pid,
+        value,
+      }));
+      const outputs = pool.map(bystanders);
+      await assert.rejects(pool.run({ op: 'exit', code: 3 }), WorkerCrashedError);
+      assert.deepEqual(await outputs, [1, 2, 3]);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('close() after faults leaves no child process running', async () => {
     const pool = new Pool(fixture('control.js'), { workers: 2, backend: 'process', retries: 0 });
     const pids = new Set<number>();
