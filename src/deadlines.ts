@@ -47,12 +47,19 @@ export class Deadlines<T extends Timed> {
   private readonly queues = new Map<number, Fifo<T>>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
+  /** Sweep every queue once this many have been made since the last sweep (see add). */
+  private sweepAt = MIN_COMPACT;
+  private queuesMade = 0;
 
   constructor(private readonly onExpired: (item: T) => void) {}
 
   add(item: T, timeout: number): void {
     let queue = this.queues.get(timeout);
     if (!queue) {
+      // Calls with many different timeouts (a "time left" budget per call) make many short
+      // queues whose settled entries no later add to the same queue would drop: sweep them all
+      // now and then, as often as new queues appear, so the cost stays O(1) per entry.
+      if (++this.queuesMade >= this.sweepAt) this.sweep();
       queue = new Fifo();
       this.queues.set(timeout, queue);
     }
@@ -111,6 +118,16 @@ export class Deadlines<T extends Timed> {
     }
     if (next !== Number.POSITIVE_INFINITY) this.arm(next);
   };
+
+  /** Drop settled entries from every queue, and the queues left empty. */
+  private sweep(): void {
+    for (const [timeout, queue] of this.queues) {
+      queue.retain((entry) => !entry.settled);
+      if (queue.size === 0) this.queues.delete(timeout);
+    }
+    this.queuesMade = 0;
+    this.sweepAt = Math.max(MIN_COMPACT, this.queues.size);
+  }
 
   private dropSettled(queue: Fifo<T>): void {
     for (let item = queue.peek(); item?.settled; item = queue.peek()) queue.shift();

@@ -863,8 +863,13 @@ export class Engine {
         // blocked it afterwards, is still the culprit.
         if (batch && batch.state[offset] !== FINISHED) culprit = { batch, offset };
       }
-      // A known culprit still within its own timeout is a long task, not a hang: leave it be.
-      const hung = silent && (culprit === undefined || culprit.batch.deadline <= now);
+      // A known culprit still within its own timeout is a long task, not a hang: leave it be —
+      // unless its caller gave up on it (aborted), when nobody waits for it any more.
+      const hung =
+        silent &&
+        (culprit === undefined ||
+          culprit.batch.deadline <= now ||
+          culprit.batch.state[culprit.offset] === SETTLED_RUNNING);
       for (const { batch, offset } of overdue) {
         if (batch.state[offset] !== RUNNING) continue;
         if (hung && culprit && !(batch === culprit.batch && offset === culprit.offset)) continue;
@@ -901,6 +906,11 @@ export class Engine {
     batch.worker.abandoned += offsets.length;
     this.watchAbandoned(batch.worker);
     this.abortInWorker(batch, offsets, reason);
+    // A task blocking its worker's loop cannot hear the abort: if the worker stays silent, it is
+    // hung, and its other tasks must run again elsewhere.
+    const state = batch.worker.state;
+    if (offsets.length > 0 && (state === 'ready' || state === 'closing'))
+      this.watchForHang(batch.worker);
   }
 
   private abortInWorker(batch: Batch, offsets: number[], reason: 'timeout' | 'abort'): void {
@@ -925,6 +935,9 @@ export class Engine {
     const index = this.jobs.indexOf(job);
     if (index === -1) return;
     this.jobs.splice(index, 1);
+    // Its tasks waiting to run again after a crash will not: they would hold its inputs and count
+    // as queued for good.
+    if (this.retries.length > 0) this.retries = this.retries.filter((retry) => retry.job !== job);
     job.cleanup?.();
     if (this.jobs.length === 0) {
       this.updateKeepAlive();

@@ -130,6 +130,12 @@ export class Job {
           this.failSource(error);
           return [];
         }
+        if (this.finished) {
+          // Reading the source ended the job (its code aborted the call): take nothing more, and
+          // let the source clean up now that it is no longer running (return() failed inside it).
+          this.closeSource();
+          return [];
+        }
         if (step.done) {
           this.exhausted = true;
           break;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Pool } from '../dist/index.js';
+import { AbortError, Pool } from '../dist/index.js';
 import { type ControlInput, cells, fixture, gatedInputs, reach, release } from './helpers.ts';
 
 describe('concurrency and backpressure', () => {
@@ -138,6 +138,31 @@ describe('concurrency and backpressure', () => {
       }
       assert.equal(consumed, 200);
       assert.ok(widest >= concurrency, `the pool never used its window (widest ${widest})`);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('pulls nothing more from a generator whose own reading aborted the call, and cleans it up', async () => {
+    const pool = new Pool(fixture('echo.js'), { workers: 2 });
+    try {
+      const abort = new AbortController();
+      let pulled = 0;
+      let cleanedUp = false;
+      function* inputs() {
+        try {
+          for (let i = 0; ; i++) {
+            pulled++;
+            if (i === 3) abort.abort();
+            yield i;
+          }
+        } finally {
+          cleanedUp = true;
+        }
+      }
+      await assert.rejects(pool.map(inputs(), { signal: abort.signal }), AbortError);
+      assert.equal(pulled, 4);
+      assert.equal(cleanedUp, true);
     } finally {
       await pool.close();
     }

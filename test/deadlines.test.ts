@@ -45,6 +45,19 @@ describe('Deadlines', () => {
     assert.deepEqual(expired, []);
   });
 
+  it('does not keep settled entries of many different timeouts (one queue each) either', () => {
+    const deadlines = new Deadlines<Item>(() => assert.fail('nothing should expire'));
+    for (let i = 0; i < 100_000; i++) {
+      // A "time left" budget per call: every timeout differs.
+      const timeout = 3_600_000 + i;
+      const item: Item = { settled: false, deadline: performance.now() + timeout };
+      deadlines.add(item, timeout);
+      item.settled = true;
+    }
+    assert.ok(deadlines.size < 5000, `${deadlines.size} entries held`);
+    deadlines.clear();
+  });
+
   it('fires each unsettled entry once its deadline passes, in order, skipping settled ones', async () => {
     const expired: number[] = [];
     const deadlines = new Deadlines<Item & { id: number }>((item) => expired.push(item.id));

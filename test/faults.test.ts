@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Pool, TimeoutError, WorkerCrashedError } from '../dist/index.js';
-import { type ControlInput, cells, fixture, gatedInputs, reach, release } from './helpers.ts';
+import { AbortError, Pool, TimeoutError, WorkerCrashedError } from '../dist/index.js';
+import {
+  type ControlInput,
+  cells,
+  closeWithin,
+  fixture,
+  gatedInputs,
+  reach,
+  release,
+} from './helpers.ts';
 
 describe('crashed and hung workers', () => {
   it('retries the tasks of a worker that exits, on a fresh worker', async () => {
@@ -88,6 +96,61 @@ describe('crashed and hung workers', () => {
       assert.equal(ok + timedOut, 400);
       assert.ok(ok > 0, 'some tasks ran');
       assert.equal(pool.stats().retried, 0, 'no worker was replaced');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a task blocking its worker, then aborted by its caller: the worker is replaced, the others run again', async () => {
+    // No timeout anywhere: once the blocker's caller gave up, nothing else would free the worker.
+    const pool = new Pool(fixture('control.js'), { workers: 1, concurrency: 50 });
+    const shared = cells();
+    const bystanders = gatedInputs(5, shared);
+    const outputs = pool.map(bystanders);
+    await reach(shared, 0, 5);
+    const abort = new AbortController();
+    const blocker = pool.run(
+      { op: 'tick-spin-forever', cells: shared, slot: 2 },
+      {
+        signal: abort.signal,
+      },
+    );
+    await reach(shared, 2, 1);
+    abort.abort();
+    await assert.rejects(blocker, AbortError);
+    release(shared, 1);
+    // A bound, not a synchronisation: the bug left the bystanders waiting forever.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<'stuck'>((resolve) => {
+      timer = setTimeout(() => resolve('stuck'), 20_000);
+    });
+    const settled = await Promise.race([outputs, bound]);
+    clearTimeout(timer);
+    if (settled === 'stuck') {
+      await pool.destroy();
+      assert.fail('the bystanders never settled: the blocked worker was not replaced');
+    }
+    assert.deepEqual(
+      settled,
+      bystanders.map((_, i) => i),
+    );
+    await closeWithin(pool, 10_000, 'the blocked worker kept close() waiting');
+  });
+
+  it('retries of an aborted call are dropped: nothing stays queued', async () => {
+    const pool = new Pool(fixture('control.js'), { workers: 1, concurrency: 50, retries: 0 });
+    try {
+      const shared = cells();
+      const abort = new AbortController();
+      const calls = gatedInputs(5, shared).map((input) =>
+        pool.run(input, { signal: abort.signal }).catch((error: unknown) => error),
+      );
+      await reach(shared, 0, 5);
+      // Its worker dies: the five wait to run again on the replacement; abort them meanwhile.
+      await assert.rejects(pool.run({ op: 'exit-every-time', cells: shared, slot: 3 }));
+      abort.abort();
+      for (const call of calls) assert.ok((await call) instanceof AbortError);
+      assert.equal(pool.stats().queued, 0);
     } finally {
       await pool.close();
     }

@@ -72,6 +72,7 @@ export type ControlInput =
   | { op: 'exit-first-time'; cells: Int32Array; slot: number; value: unknown }
   | { op: 'exit-every-time'; cells: Int32Array; slot: number; code?: number }
   | { op: 'spin-forever' }
+  | { op: 'tick-spin-forever'; cells: Int32Array; slot: number }
   | { op: 'spin-ms'; ms: number; value: unknown }
   | { op: 'segfault' }
   | { op: 'pid' }
