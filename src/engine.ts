@@ -138,6 +138,10 @@ const STATS_MS = 100;
 export class Engine {
   private readonly workers: WorkerSlot[] = [];
   private readonly jobs: Job[] = [];
+  /** The same jobs, for O(1) membership: aborting thousands of calls at once must stay linear. */
+  private readonly activeJobs = new Set<Job>();
+  /** Each active job's batches still on workers. */
+  private readonly jobBatches = new Map<Job, Set<Batch>>();
   private readonly deadlines = new Deadlines<Batch>((batch) => this.onTimeout(batch));
   private nextBatchId = 0;
   private nextWorkerId = 0;
@@ -225,6 +229,7 @@ export class Engine {
       job.cleanup = () => signal.removeEventListener('abort', onAbort);
     }
     this.jobs.push(job);
+    this.activeJobs.add(job);
     this.setKeepAlive(true);
     job.fetch();
     // Dispatch on the next microtask, so the caller holds the job before any of it settles.
@@ -238,7 +243,7 @@ export class Engine {
    */
   cancel(job: Job, error: Error): void {
     // The job's sink (see submit) abandons the job before reporting the failure.
-    if (this.jobs.includes(job)) job.sink.fail(error);
+    if (this.activeJobs.has(job)) job.sink.fail(error);
   }
 
   /** Stop a job without reporting its unsettled tasks (its consumer is gone, or it already failed). */
@@ -300,6 +305,8 @@ export class Engine {
     }
     let queued = this.retries.length;
     for (const job of this.jobs) queued += job.pulled - job.dispatched;
+    // Retries of a job that ended are dropped lazily (see remove).
+    for (const retry of this.retries) if (retry.job.finished) queued--;
     return {
       done: this.done,
       failed: this.failed,
@@ -529,6 +536,7 @@ export class Engine {
         }
       }
     }
+    for (const batch of worker.batches.values()) this.jobBatches.get(batch.job)?.delete(batch);
     worker.batches.clear();
     worker.running = 0;
     if (!this.fatal && (!this.closed || this.jobs.length > 0)) this.spawn();
@@ -766,6 +774,12 @@ export class Engine {
       },
     };
     worker.batches.set(id, batch);
+    let batches = this.jobBatches.get(job);
+    if (!batches) {
+      batches = new Set();
+      this.jobBatches.set(job, batches);
+    }
+    batches.add(batch);
     worker.running += n;
     if (job.timeout !== Number.POSITIVE_INFINITY) this.deadlines.add(batch, job.timeout);
   }
@@ -786,7 +800,10 @@ export class Engine {
     if (state === SETTLED_RUNNING) worker.abandoned--;
     else if (worker.abandoned > 0) this.watchAbandoned(worker); // their share just grew
     if (--worker.running === 0 && this.jobs.length === 0) this.updateKeepAlive();
-    if (--batch.running === 0) worker.batches.delete(batch.id);
+    if (--batch.running === 0) {
+      worker.batches.delete(batch.id);
+      this.jobBatches.get(batch.job)?.delete(batch);
+    }
   }
 
   /** Replace the worker if abandoned tasks still hold half its slots after ABANDONED_GRACE_MS. */
@@ -924,20 +941,18 @@ export class Engine {
 
   /** The job's batches still on workers. */
   private batchesOf(job: Job): Batch[] {
-    const found: Batch[] = [];
-    for (const worker of this.workers) {
-      for (const batch of worker.batches.values()) if (batch.job === job) found.push(batch);
-    }
-    return found;
+    return [...(this.jobBatches.get(job) ?? [])];
   }
 
   private remove(job: Job): void {
     const index = this.jobs.indexOf(job);
     if (index === -1) return;
     this.jobs.splice(index, 1);
-    // Its tasks waiting to run again after a crash will not: they would hold its inputs and count
-    // as queued for good.
-    if (this.retries.length > 0) this.retries = this.retries.filter((retry) => retry.job !== job);
+    this.activeJobs.delete(job);
+    this.jobBatches.delete(job);
+    // Its tasks waiting to run again after a crash will not. Filtered out when next dealt (and
+    // not counted as queued); with no job left, all of them go now, so none holds its inputs.
+    if (this.jobs.length === 0) this.retries = [];
     job.cleanup?.();
     if (this.jobs.length === 0) {
       this.updateKeepAlive();
