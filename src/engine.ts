@@ -43,7 +43,7 @@ interface Batch {
   readonly firstIndex: number;
   readonly indices: number[] | undefined;
   readonly inputs: unknown[];
-  /** Earlier runs of each task cut short by a dying worker (undefined: all first runs). */
+  /** Earlier runs of each task cut short by a dying worker (see nextAttempts; undefined: none). */
   readonly attempts: number[] | undefined;
   readonly state: Uint8Array;
   /** Tasks the worker has not reported finished. */
@@ -525,8 +525,8 @@ export class Engine {
         const bystander = hung
           ? worker.blameless
           : culpritBatch !== -1 && !(batch.id === culpritBatch && offset === culpritOffset);
-        const attempts = (batch.attempts?.[offset] ?? 0) + (bystander ? 0 : 1);
-        if (attempts > this.options.retries) {
+        const attempts = nextAttempts(batch.attempts?.[offset] ?? 0, !bystander);
+        if (countedAttempts(attempts) > this.options.retries) {
           batch.unsettled--;
           batch.job.settle(indexOf(batch, offset), batch.inputs[offset], false, error);
         } else {
@@ -967,6 +967,25 @@ function describeExit(exit: WorkerExit): string {
   if (exit.error) return `uncaught ${exit.error.name}: ${exit.error.message}`;
   if (exit.signal) return `it was killed by ${exit.signal}`;
   return `it exited with code ${exit.code}`;
+}
+
+/**
+ * A task's runs cut short by dying workers, as one number: whole units are the counted attempts,
+ * the fraction counts re-runs that were not its fault (its worker was replaced for another task).
+ * Those are free, but not without end: every FREE_RERUNS of them count as one attempt, so a task
+ * next to a stream of hangs cannot be restarted forever.
+ */
+const FREE_RERUNS = 8;
+const FREE_RERUN = 1 / 64;
+
+function nextAttempts(attempts: number, counted: boolean): number {
+  if (counted) return attempts + 1;
+  const free = Math.round((attempts - Math.floor(attempts)) / FREE_RERUN) + 1;
+  return free >= FREE_RERUNS ? Math.floor(attempts) + 1 : Math.floor(attempts) + free * FREE_RERUN;
+}
+
+function countedAttempts(attempts: number): number {
+  return Math.floor(attempts);
 }
 
 /** The input index of position `offset` in a batch or segment. */

@@ -156,6 +156,31 @@ describe('crashed and hung workers', () => {
     }
   });
 
+  it('a task restarted again and again through no fault of its own is not restarted forever', async () => {
+    // retries: 0. Each killer dies in its synchronous part, so the bystander's re-runs are free:
+    // free, but every 8 of them count as an attempt, or a stream of killers would keep it going.
+    const pool = new Pool(fixture('control.js'), { workers: 1, retries: 0 });
+    const shared = cells();
+    try {
+      const bystander = pool.run(gatedInputs(1, shared)[0]!).then(
+        () => 'settled with a value',
+        (error: unknown) => error,
+      );
+      for (let run = 1; run <= 8; run++) {
+        await reach(shared, 0, run); // the bystander is running (again)
+        await assert.rejects(pool.run({ op: 'exit-every-time', cells: shared, slot: 3 }));
+      }
+      const outcome = await Promise.race([
+        bystander,
+        reach(shared, 0, 9).then(() => 'ran a 9th time'),
+      ]);
+      assert.ok(outcome instanceof WorkerCrashedError, String(outcome));
+    } finally {
+      release(shared, 1); // so a failing run still lets close() end
+      await pool.close();
+    }
+  });
+
   it('settles with WorkerCrashedError naming the exit once retries run out', async () => {
     const pool = new Pool(fixture('control.js'), { workers: 2, retries: 1 });
     try {
