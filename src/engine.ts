@@ -138,8 +138,6 @@ const STATS_MS = 100;
 export class Engine {
   private readonly workers: WorkerSlot[] = [];
   private readonly jobs: Job[] = [];
-  /** The same jobs, for O(1) membership: aborting thousands of calls at once must stay linear. */
-  private readonly activeJobs = new Set<Job>();
   /** Each active job's batches still on workers. */
   private readonly jobBatches = new Map<Job, Set<Batch>>();
   private readonly deadlines = new Deadlines<Batch>((batch) => this.onTimeout(batch));
@@ -229,7 +227,6 @@ export class Engine {
       job.cleanup = () => signal.removeEventListener('abort', onAbort);
     }
     this.jobs.push(job);
-    this.activeJobs.add(job);
     this.setKeepAlive(true);
     job.fetch();
     // Dispatch on the next microtask, so the caller holds the job before any of it settles.
@@ -242,8 +239,10 @@ export class Engine {
    * it with `error` (its unsettled inputs are not reported one by one).
    */
   cancel(job: Job, error: Error): void {
-    // The job's sink (see submit) abandons the job before reporting the failure.
-    if (this.activeJobs.has(job)) job.sink.fail(error);
+    // The job's sink (see submit) abandons the job before reporting the failure. A job leaves
+    // `jobs` exactly when it finishes, so this is a membership test that stays O(1) when
+    // thousands of calls are aborted at once.
+    if (!job.finished) job.sink.fail(error);
   }
 
   /** Stop a job without reporting its unsettled tasks (its consumer is gone, or it already failed). */
@@ -948,7 +947,6 @@ export class Engine {
     const index = this.jobs.indexOf(job);
     if (index === -1) return;
     this.jobs.splice(index, 1);
-    this.activeJobs.delete(job);
     this.jobBatches.delete(job);
     // Its tasks waiting to run again after a crash will not. Filtered out when next dealt (and
     // not counted as queued); with no job left, all of them go now, so none holds its inputs.

@@ -83,65 +83,41 @@ describe('concurrency and backpressure', () => {
     }
   });
 
-  it('pulls a lazy generator no further ahead than the in-flight window', async () => {
-    const workers = 2;
-    const concurrency = 3;
-    const window = workers * concurrency;
-    const pool = new Pool(fixture('echo.js'), { workers, concurrency });
-    try {
-      let pulled = 0;
-      function* inputs() {
-        for (let i = 0; i < 200; i++) {
-          pulled++;
-          yield i;
+  for (const kind of ['sync', 'async'] as const) {
+    it(`pulls a lazy ${kind} generator no further ahead than the in-flight window`, async () => {
+      const workers = 2;
+      const concurrency = 3;
+      const window = workers * concurrency;
+      const pool = new Pool(fixture('echo.js'), { workers, concurrency });
+      try {
+        let pulled = 0;
+        function* numbers() {
+          for (let i = 0; i < 200; i++) {
+            pulled++;
+            yield i;
+          }
         }
-      }
-      let consumed = 0;
-      let widest = 0;
-      for await (const result of pool.stream(inputs())) {
-        consumed++;
-        widest = Math.max(widest, pulled - consumed);
-        assert.ok(result.ok);
-        // A slow consumer: the generator must wait for it.
-        await new Promise((resolve) => setImmediate(resolve));
-        assert.ok(pulled - consumed <= window, `pulled ${pulled}, consumed ${consumed}`);
-      }
-      assert.equal(consumed, 200);
-      assert.ok(widest >= concurrency, `the pool never used its window (widest ${widest})`);
-    } finally {
-      await pool.close();
-    }
-  });
-
-  it('pulls an async generator no further ahead than the in-flight window either', async () => {
-    const workers = 2;
-    const concurrency = 3;
-    const window = workers * concurrency;
-    const pool = new Pool(fixture('echo.js'), { workers, concurrency });
-    try {
-      let pulled = 0;
-      async function* inputs() {
-        for (let i = 0; i < 200; i++) {
-          pulled++;
-          yield i;
+        // An async source once read 256 ahead of the window.
+        async function* asyncNumbers() {
+          yield* numbers();
         }
+        let consumed = 0;
+        let widest = 0;
+        for await (const result of pool.stream(kind === 'sync' ? numbers() : asyncNumbers())) {
+          consumed++;
+          widest = Math.max(widest, pulled - consumed);
+          assert.ok(result.ok);
+          // A slow consumer: the generator must wait for it.
+          await new Promise((resolve) => setImmediate(resolve));
+          assert.ok(pulled - consumed <= window, `pulled ${pulled}, consumed ${consumed}`);
+        }
+        assert.equal(consumed, 200);
+        assert.ok(widest >= concurrency, `the pool never used its window (widest ${widest})`);
+      } finally {
+        await pool.close();
       }
-      let consumed = 0;
-      let widest = 0;
-      for await (const result of pool.stream(inputs())) {
-        consumed++;
-        widest = Math.max(widest, pulled - consumed);
-        assert.ok(result.ok);
-        await new Promise((resolve) => setImmediate(resolve));
-        // It once read 256 ahead of the window.
-        assert.ok(pulled - consumed <= window, `pulled ${pulled}, consumed ${consumed}`);
-      }
-      assert.equal(consumed, 200);
-      assert.ok(widest >= concurrency, `the pool never used its window (widest ${widest})`);
-    } finally {
-      await pool.close();
-    }
-  });
+    });
+  }
 
   it('pulls nothing more from a generator whose own reading aborted the call, and cleans it up', async () => {
     const pool = new Pool(fixture('echo.js'), { workers: 2 });

@@ -77,9 +77,16 @@ describe("backend: 'process'", () => {
     }
   });
 
-  it('knows which task hung a process: only it times out, its bystanders run again uncounted', async () => {
-    // retries: 0, so a bystander re-run only if the pool knows it was not at fault (else it would
-    // settle with WorkerCrashedError): the child's watchdog thread must have named the culprit.
+  /**
+   * retries: 0, so a bystander runs again only if the pool knows it was not at fault (else it
+   * would settle with WorkerCrashedError): the dying process must have named the culprit. Three
+   * bystanders wait for good in the first process, `culprit` ends it; returns that process's pid.
+   */
+  async function culpritBesideBystanders(
+    culprit: ControlInput,
+    options: { timeout?: number },
+    expected: typeof TimeoutError | typeof WorkerCrashedError,
+  ): Promise<number> {
     const pool = new Pool(fixture('control.js'), { workers: 1, backend: 'process', retries: 0 });
     try {
       const pid = (await pool.run({ op: 'pid' })) as number;
@@ -89,30 +96,27 @@ describe("backend: 'process'", () => {
         value,
       }));
       const outputs = pool.map(bystanders);
-      await assert.rejects(pool.run({ op: 'spin-forever' }, { timeout: 100 }), TimeoutError);
+      await assert.rejects(pool.run(culprit, options), expected);
       assert.deepEqual(await outputs, [1, 2, 3]);
-      assert.equal(alive(pid), false);
+      return pid;
     } finally {
       await pool.close();
     }
+  }
+
+  it('knows which task hung a process: only it times out, its bystanders run again uncounted', async () => {
+    // Named by the child's watchdog thread.
+    const pid = await culpritBesideBystanders(
+      { op: 'spin-forever' },
+      { timeout: 100 },
+      TimeoutError,
+    );
+    assert.equal(alive(pid), false);
   });
 
   it('knows which task called process.exit: only it fails, its bystanders run again uncounted', async () => {
-    // retries: 0 again: the bystanders survive only if the dying process named the culprit.
-    const pool = new Pool(fixture('control.js'), { workers: 1, backend: 'process', retries: 0 });
-    try {
-      const pid = (await pool.run({ op: 'pid' })) as number;
-      const bystanders: ControlInput[] = [1, 2, 3].map((value) => ({
-        op: 'hold-on-pid',
-        pid,
-        value,
-      }));
-      const outputs = pool.map(bystanders);
-      await assert.rejects(pool.run({ op: 'exit', code: 3 }), WorkerCrashedError);
-      assert.deepEqual(await outputs, [1, 2, 3]);
-    } finally {
-      await pool.close();
-    }
+    // Named by the child on its way out.
+    await culpritBesideBystanders({ op: 'exit', code: 3 }, {}, WorkerCrashedError);
   });
 
   it('close() after faults leaves no child process running', async () => {
