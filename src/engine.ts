@@ -20,7 +20,7 @@ import type { WorkerInit, WorkerToMain } from './messages.ts';
 import type { ResolvedOptions } from './options.ts';
 import { startProcessWorker } from './process-worker.ts';
 import { reviveError } from './serialize-error.ts';
-import { initFailureMessage } from './task-module.ts';
+import { displayModule, initFailureMessage } from './task-module.ts';
 import { startThreadWorker } from './thread-worker.ts';
 import type { Inputs, PoolStats, WorkerStats } from './types.ts';
 import type { WorkerExit, WorkerHandle } from './worker-handle.ts';
@@ -453,11 +453,16 @@ export class Engine {
         break;
       }
       case 'init-error':
-        this.onFatal(
-          new TaskModuleError(this.moduleUrl, initFailureMessage(message.reason), {
-            cause: reviveError(message.error),
-          }),
-        );
+        {
+          const cause = reviveError(message.error);
+          this.onFatal(
+            new TaskModuleError(
+              displayModule(this.moduleUrl),
+              initFailureMessage(message.reason, cause),
+              { cause },
+            ),
+          );
+        }
         break;
     }
   }

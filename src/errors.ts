@@ -1,5 +1,58 @@
 import { describeThrown } from './serialize-error.ts';
 
+const MAX_CAUSES = 8;
+
+/** "message: its cause's message: its cause's message", each first line once, on one line. */
+export function messageWithCauses(error: unknown): string {
+  let text = firstLine(error);
+  let cause = causeOf(error);
+  for (let depth = 0; cause !== undefined && depth < MAX_CAUSES; depth++) {
+    const message = firstLine(cause);
+    if (message !== '' && !text.includes(message)) text += `: ${message}`;
+    cause = causeOf(cause);
+  }
+  return text;
+}
+
+/**
+ * The first non-empty string `code` on an error's cause chain, the error itself first: a wrapped
+ * error's real reason (`fetch failed` → `ECONNREFUSED`) is usually the deepest one with a code.
+ */
+export function codeInChain(error: unknown): string | undefined {
+  let current = error;
+  for (let depth = 0; current !== undefined && depth <= MAX_CAUSES; depth++) {
+    let code: unknown;
+    try {
+      code = (current as { code?: unknown } | null)?.code;
+    } catch {}
+    if (typeof code === 'string' && code !== '') return code;
+    current = causeOf(current);
+  }
+  return undefined;
+}
+
+// Both read defensively: with --workers 0 the task's own error object (getters and all) is read.
+function causeOf(error: unknown): unknown {
+  try {
+    return error instanceof Error ? error.cause : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function firstLine(error: unknown): string {
+  let message: string;
+  try {
+    // A thrown plain object ({ code, message }) reads as its message, as it does from a worker.
+    const own = (error as { message?: unknown } | null)?.message;
+    message =
+      error instanceof Error || typeof own === 'string' ? String(own) : describeThrown(error);
+  } catch {
+    message = '(its message could not be read)';
+  }
+  return message.split('\n', 1)[0]!;
+}
+
 /**
  * Every error polyloop creates is a `PolyloopError` with a stable `code`, so callers can branch on
  * `err.code` without parsing messages. A task's own error is kept as `cause`, stack included.
@@ -13,11 +66,15 @@ export class PolyloopError extends Error {
   }
 }
 
-/** The task threw or rejected; `cause` is its error, revived with name, message, stack and own properties. */
+/**
+ * The task threw or rejected; `cause` is its error, revived with name, message, stack, own
+ * properties, nested causes and an AggregateError's `errors`. The message is the error's with
+ * its causes' (`fetch failed: connect ECONNREFUSED 127.0.0.1:9`): the useful part of a wrapped
+ * error is often one level down.
+ */
 export class TaskError extends PolyloopError {
   constructor(cause: unknown) {
-    const message = cause instanceof Error ? cause.message : describeThrown(cause);
-    super('ERR_POLYLOOP_TASK_FAILED', message, { cause });
+    super('ERR_POLYLOOP_TASK_FAILED', messageWithCauses(cause), { cause });
   }
 }
 

@@ -37,7 +37,8 @@ export class InlineRunner {
   static async start(path: string, options: InlineOptions): Promise<InlineRunner> {
     const loaded = await loadTaskModule(pathToFileURL(path).href, 0);
     if (!loaded.ok) {
-      throw new TaskModuleError(path, initFailureMessage(loaded.reason), { cause: loaded.error });
+      const message = initFailureMessage(loaded.reason, loaded.error);
+      throw new TaskModuleError(path, message, { cause: loaded.error });
     }
     const runner = new InlineRunner(options);
     runner.task = loaded.task;

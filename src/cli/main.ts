@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { PolyloopError } from '../errors.ts';
+import { messageWithCauses, PolyloopError, TaskModuleError } from '../errors.ts';
 import { commands } from './commands.ts';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
 
@@ -55,23 +55,14 @@ async function main(argv: string[]): Promise<number> {
     // Errors a user can fix get one line; anything else is a bug and keeps its stack. Either way
     // the exit code is 2, not 1, which says that some inputs failed.
     if (error instanceof PolyloopError) {
-      process.stderr.write(`polyloop ${name}: ${withCauses(error)}\n`);
+      // A TaskModuleError's message already says where and why the module failed.
+      const text = error instanceof TaskModuleError ? error.message : messageWithCauses(error);
+      process.stderr.write(`polyloop ${name}: ${text}\n`);
     } else {
       process.stderr.write(`polyloop ${name}: unexpected error: ${inspect(error)}\n`);
     }
     return EXIT_USAGE;
   }
-}
-
-/** "message: cause's message: its cause's message", on one line. */
-function withCauses(error: Error): string {
-  let text = error.message;
-  for (let cause = error.cause, depth = 0; cause !== undefined && depth < 3; depth++) {
-    const message = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0]!;
-    if (!text.includes(message)) text += `: ${message}`;
-    cause = cause instanceof Error ? cause.cause : undefined;
-  }
-  return text;
 }
 
 // A closed stdout (`| head`) must not crash the command; the writer reports it (OutputError).

@@ -2,7 +2,7 @@
  * The JSONL record of one input, as `polyloop run` (and `polyloop collect`) write them:
  * `{"index": 3, "value": ...}` or `{"index": 3, "error": {"code": "...", "message": "..."}}`.
  */
-import { PolyloopError, TaskError } from '../errors.ts';
+import { codeInChain, messageWithCauses, PolyloopError, TaskError } from '../errors.ts';
 
 export interface ErrorInfo {
   readonly code: string;
@@ -17,21 +17,19 @@ export type OutputRecord =
 export const OUTPUT_NOT_JSON = 'ERR_POLYLOOP_OUTPUT_NOT_JSON';
 
 /**
- * The code and message a record shows for an error: a task's own error speaks for itself when it
- * has a string `code` (`ECONNREFUSED`, `ERR_CRAWL_TOO_LARGE`); otherwise polyloop's code says what
- * happened (`ERR_POLYLOOP_TIMEOUT`, `ERR_POLYLOOP_TASK_FAILED`...).
+ * The code and message a record shows for an error: a task's own error speaks for itself when it,
+ * or an error on its cause chain, has a string `code` (`ECONNREFUSED` under `fetch failed`,
+ * `ERR_CRAWL_TOO_LARGE`); otherwise polyloop's code says what happened (`ERR_POLYLOOP_TIMEOUT`,
+ * `ERR_POLYLOOP_TASK_FAILED`...).
  */
 export function errorInfo(error: unknown): ErrorInfo {
   if (error instanceof TaskError) {
-    const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
-    const code = typeof cause?.code === 'string' && cause.code !== '' ? cause.code : error.code;
-    return { code, message: error.message };
+    return { code: codeInChain(error.cause) ?? error.code, message: error.message };
   }
   if (error instanceof PolyloopError) return { code: error.code, message: error.message };
-  const code = (error as { code?: unknown } | undefined)?.code;
   return {
-    code: typeof code === 'string' && code !== '' ? code : 'ERR_POLYLOOP_TASK_FAILED',
-    message: error instanceof Error ? error.message : String(error),
+    code: codeInChain(error) ?? 'ERR_POLYLOOP_TASK_FAILED',
+    message: messageWithCauses(error),
   };
 }
 
