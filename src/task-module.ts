@@ -5,6 +5,7 @@
  * and CommonJS compiled from TypeScript (`exports.default = fn` beside `__esModule`), in
  * .js/.mjs/.cjs/.ts/.mts/.cts files, inside an ESM package, a CommonJS one, or no package.
  */
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { InitFailure } from './messages.ts';
@@ -24,7 +25,7 @@ export async function loadTaskModule(url: string, workerId: number): Promise<Loa
     if (TYPESCRIPT.test(new URL(url).pathname)) await registerTypeScript();
     namespace = (await import(url)) as Namespace;
   } catch (error) {
-    return { ok: false, reason: 'import', error };
+    return { ok: false, reason: 'import', error: locateSyntaxError(error, url) };
   }
   const found = taskExports(namespace);
   if (found === undefined) {
@@ -39,6 +40,26 @@ export async function loadTaskModule(url: string, workerId: number): Promise<Loa
     }
   }
   return { ok: true, task: found.task };
+}
+
+/** V8's own report of a syntax error: `file:line`, the source line, a caret under the column. */
+const LOCATED = /^(\S+):(\d+)\n(.*)\n( *)\^/;
+
+/**
+ * A syntax error in an ES module reaches `import()` without its place (Node prints it only for an
+ * uncaught error). `node --check` reports it with file, line and caret: asked only on this
+ * failure, its report is put at the top of the stack, where V8 puts it for CommonJS.
+ */
+function locateSyntaxError(error: unknown, url: string): unknown {
+  if (!(error instanceof SyntaxError) || LOCATED.test(error.stack ?? '')) return error;
+  if (!url.startsWith('file:')) return error;
+  const check = spawnSync(process.execPath, ['--check', fileURLToPath(url)], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  const located = LOCATED.exec(check.stderr ?? '');
+  if (located) error.stack = `${located[0]}\n\n${error.stack}`;
+  return error;
 }
 
 let typeScriptRegistered: Promise<void> | undefined;
@@ -131,7 +152,7 @@ export function describeImportFailure(error: unknown): string {
     return `${where}: ${what}${more}`;
   }
   const stack = error instanceof Error && typeof error.stack === 'string' ? error.stack : '';
-  const located = /^(\S+):(\d+)\n(.*)\n( *)\^/.exec(stack);
+  const located = LOCATED.exec(stack);
   if (error instanceof SyntaxError && located) {
     const [, file, line, , indent] = located;
     return `${displayModule(file!)}:${line}:${indent!.length + 1}: ${error.name}: ${firstLine(message)}`;
