@@ -2,8 +2,8 @@
  * The private engine behind `Pool`: it owns the workers, pulls inputs from the active jobs, deals
  * them to workers in batches, and routes each result back to its job exactly once.
  */
-import { Deadlines } from './deadlines.ts';
-import { epochNow } from './epoch-now.ts';
+import { Deadlines } from './deadlines.js';
+import { epochNow } from './epoch-now.js';
 import {
   AbortError,
   DataCloneError,
@@ -13,17 +13,17 @@ import {
   TaskModuleError,
   TimeoutError,
   WorkerCrashedError,
-} from './errors.ts';
-import { Histogram } from './histogram.ts';
-import { Job, type JobSink } from './job.ts';
-import type { WorkerInit, WorkerToMain } from './messages.ts';
-import type { ResolvedOptions } from './options.ts';
-import { startProcessWorker } from './process-worker.ts';
-import { reviveError } from './serialize-error.ts';
-import { displayModule, initFailureMessage } from './task-module.ts';
-import { startThreadWorker } from './thread-worker.ts';
-import type { Inputs, PoolStats, WorkerStats } from './types.ts';
-import type { WorkerExit, WorkerHandle } from './worker-handle.ts';
+} from './errors.js';
+import { Histogram } from './histogram.js';
+import { Job, type JobSink } from './job.js';
+import type { WorkerInit, WorkerToMain } from './messages.js';
+import type { ResolvedOptions } from './options.js';
+import { startProcessWorker } from './process-worker.js';
+import { reviveError } from './serialize-error.js';
+import { displayModule, initFailureMessage } from './task-module.js';
+import { startThreadWorker } from './thread-worker.js';
+import type { Inputs, PoolStats, WorkerStats } from './types.js';
+import type { WorkerExit, WorkerHandle } from './worker-handle.js';
 
 /** Task states within a batch. */
 const RUNNING = 0;

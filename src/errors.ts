@@ -1,4 +1,4 @@
-import { describeThrown } from './serialize-error.ts';
+import { describeThrown } from './serialize-error.js';
 
 const MAX_CAUSES = 8;
 

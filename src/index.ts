@@ -7,10 +7,10 @@ export {
   TaskModuleError,
   TimeoutError,
   WorkerCrashedError,
-} from './errors.ts';
-export type { Percentiles } from './histogram.ts';
-export type { PoolOptions } from './options.ts';
-export { Pool } from './pool.ts';
+} from './errors.js';
+export type { Percentiles } from './histogram.js';
+export type { PoolOptions } from './options.js';
+export { Pool } from './pool.js';
 export type {
   InputOf,
   Inputs,
@@ -24,4 +24,4 @@ export type {
   TaskContext,
   TaskModule,
   WorkerStats,
-} from './types.ts';
+} from './types.js';

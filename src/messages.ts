@@ -2,7 +2,7 @@
  * The main <-> worker protocol. Tasks and results travel in batches: one message carries many
  * tasks, so the main thread's cost per task stays a small fraction of a message.
  */
-import type { SerializedError } from './serialize-error.ts';
+import type { SerializedError } from './serialize-error.js';
 
 /** The child process's pipe (after stdin, stdout, stderr and IPC) for its watchdog's reports. */
 export const WATCHDOG_FD = 4;

@@ -5,17 +5,17 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Engine } from './engine.ts';
-import { TaskModuleError } from './errors.ts';
-import type { Job } from './job.ts';
+import { Engine } from './engine.js';
+import { TaskModuleError } from './errors.js';
+import type { Job } from './job.js';
 import {
   type PoolOptions,
   type ResolvedOptions,
   resolveOptions,
   validateSignal,
   validateTimeout,
-} from './options.ts';
-import { ResultStream } from './result-stream.ts';
+} from './options.js';
+import { ResultStream } from './result-stream.js';
 import type {
   InputOf,
   Inputs,
@@ -26,7 +26,7 @@ import type {
   StreamOptions,
   StreamResult,
   TaskModule,
-} from './types.ts';
+} from './types.js';
 
 /**
  * A pool of workers, each an event loop running many tasks of one task module at once.

@@ -5,8 +5,8 @@
 import { fork } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { WATCHDOG_FD, type WorkerInit, type WorkerToMain } from './messages.ts';
-import { reviveError } from './serialize-error.ts';
+import { WATCHDOG_FD, type WorkerInit, type WorkerToMain } from './messages.js';
+import { reviveError } from './serialize-error.js';
 import {
   entryExecArgv,
   entryUrl,
@@ -14,7 +14,7 @@ import {
   type WorkerEvents,
   type WorkerHandle,
   type WorkerLimits,
-} from './worker-handle.ts';
+} from './worker-handle.js';
 
 /** How long a dead child's watchdog pipe is waited on for its last line. */
 const LAST_WORD_GRACE_MS = 100;

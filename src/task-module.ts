@@ -8,8 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { InitFailure } from './messages.ts';
-import type { TaskModule } from './types.ts';
+import type { InitFailure } from './messages.js';
+import type { TaskModule } from './types.js';
 
 const TYPESCRIPT = /\.(?:ts|mts|cts)$/;
 

@@ -1,6 +1,6 @@
 /** A worker thread: the default backend, cheap to start, sharing the process. */
 import { Worker } from 'node:worker_threads';
-import type { WorkerInit } from './messages.ts';
+import type { WorkerInit } from './messages.js';
 import {
   entryExecArgv,
   entryUrl,
@@ -8,7 +8,7 @@ import {
   type WorkerEvents,
   type WorkerHandle,
   type WorkerLimits,
-} from './worker-handle.ts';
+} from './worker-handle.js';
 
 export function startThreadWorker(
   init: WorkerInit,

@@ -1,4 +1,4 @@
-import type { Percentiles } from './histogram.ts';
+import type { Percentiles } from './histogram.js';
 
 /** What a task sees besides its input. */
 export interface TaskContext {

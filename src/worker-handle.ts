@@ -3,7 +3,7 @@
  * messages and learns when the worker is gone. A worker thread (thread-worker.ts) or a child
  * process (process-worker.ts) behind the same interface.
  */
-import type { MainToWorker, WorkerToMain } from './messages.ts';
+import type { MainToWorker, WorkerToMain } from './messages.js';
 
 export interface WorkerExit {
   /** Exit code, if it exited. */

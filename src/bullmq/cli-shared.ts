@@ -2,8 +2,8 @@
  * What the `enqueue`, `worker` and `collect` commands share: the options naming the queue, and
  * loading the BullMQ side only when one of them runs (BullMQ is an optional peer dependency).
  */
-import { UsageError } from '../cli/usage-error.ts';
-import type { QueueTarget } from './connection.ts';
+import { UsageError } from '../cli/usage-error.js';
+import type { QueueTarget } from './connection.js';
 
 export const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
 
@@ -45,9 +45,9 @@ export function targetOf(values: {
 /** The `polyloop/bullmq` library, or a usage error saying to install BullMQ. */
 export async function loadQueueLibrary(
   command: string,
-): Promise<typeof import('./cli-library.ts')> {
+): Promise<typeof import('./cli-library.js')> {
   try {
-    return await import('./cli-library.ts');
+    return await import('./cli-library.js');
   } catch (error) {
     if (
       (error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' &&

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, Queue } from 'bullmq';
-import { IndexSet } from '../cli/index-set.ts';
-import { openQueue, type QueueTarget, whenConnected } from './connection.ts';
-import { pending, type QueueCounts, queueCounts } from './counts.ts';
-import { recordedInputCount } from './enqueue.ts';
-import { JOB_FAILED_CODE, JOB_STALLED_CODE, MissingJobsError } from './errors.ts';
-import { indexOfJobId, type JobData, type QueueRecord } from './job-data.ts';
-import { nonNegative } from './validate.ts';
+import { IndexSet } from '../cli/index-set.js';
+import { openQueue, type QueueTarget, whenConnected } from './connection.js';
+import { pending, type QueueCounts, queueCounts } from './counts.js';
+import { recordedInputCount } from './enqueue.js';
+import { JOB_FAILED_CODE, JOB_STALLED_CODE, MissingJobsError } from './errors.js';
+import { indexOfJobId, type JobData, type QueueRecord } from './job-data.js';
+import { nonNegative } from './validate.js';
 
 /** Options of `collectResults`. */
 export interface CollectOptions {

@@ -1,5 +1,5 @@
 import { type ConnectionOptions, Queue, type QueueBase } from 'bullmq';
-import { RedisUnavailableError } from './errors.ts';
+import { RedisUnavailableError } from './errors.js';
 
 /** Which queue, on which Redis: what every queue command needs. */
 export interface QueueTarget {

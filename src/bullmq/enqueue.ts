@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
-import { openQueue, type QueueTarget, whenConnected } from './connection.ts';
-import { jobTotal, queueCounts } from './counts.ts';
+import { openQueue, type QueueTarget, whenConnected } from './connection.js';
+import { jobTotal, queueCounts } from './counts.js';
 import {
   type ErrorInfo,
   JOB_NAME,
@@ -8,8 +8,8 @@ import {
   jobIdOf,
   META_KEY_SUFFIX,
   META_TOTAL_FIELD,
-} from './job-data.ts';
-import { nonNegative, positiveInteger } from './validate.ts';
+} from './job-data.js';
+import { nonNegative, positiveInteger } from './validate.js';
 
 /** Options of `enqueueInputs`. */
 export interface EnqueueOptions {

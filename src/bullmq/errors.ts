@@ -1,4 +1,4 @@
-import { PolyloopError } from '../errors.ts';
+import { PolyloopError } from '../errors.js';
 
 /** Redis did not answer in time when a queue command started (wrong URL, server down). */
 export class RedisUnavailableError extends PolyloopError {

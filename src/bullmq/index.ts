@@ -9,15 +9,15 @@
  *
  * Requires the optional peer dependency `bullmq`.
  */
-export type { CollectOptions, CollectProgress } from './collect.ts';
-export { collectResults } from './collect.ts';
-export type { QueueTarget } from './connection.ts';
-export type { QueueCounts } from './counts.ts';
-export type { EnqueueOptions, EnqueueSummary } from './enqueue.ts';
-export { enqueueInputs } from './enqueue.ts';
-export { MissingJobsError, RedisUnavailableError } from './errors.ts';
-export type { ErrorInfo, QueueRecord } from './job-data.ts';
-export type { QueueStatus } from './monitor.ts';
-export { QueueMonitor } from './monitor.ts';
-export type { QueueWorkerCounts, QueueWorkerOptions } from './queue-worker.ts';
-export { QueueWorker, startQueueWorker } from './queue-worker.ts';
+export type { CollectOptions, CollectProgress } from './collect.js';
+export { collectResults } from './collect.js';
+export type { QueueTarget } from './connection.js';
+export type { QueueCounts } from './counts.js';
+export type { EnqueueOptions, EnqueueSummary } from './enqueue.js';
+export { enqueueInputs } from './enqueue.js';
+export { MissingJobsError, RedisUnavailableError } from './errors.js';
+export type { ErrorInfo, QueueRecord } from './job-data.js';
+export type { QueueStatus } from './monitor.js';
+export { QueueMonitor } from './monitor.js';
+export type { QueueWorkerCounts, QueueWorkerOptions } from './queue-worker.js';
+export { QueueWorker, startQueueWorker } from './queue-worker.js';

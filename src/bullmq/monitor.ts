@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
-import { openQueue, type QueueTarget, whenConnected } from './connection.ts';
-import { pending, type QueueCounts, queueCounts } from './counts.ts';
-import { recordedInputCount } from './enqueue.ts';
+import { openQueue, type QueueTarget, whenConnected } from './connection.js';
+import { pending, type QueueCounts, queueCounts } from './counts.js';
+import { recordedInputCount } from './enqueue.js';
 
 /** A queue's state as polyloop sees it. */
 export interface QueueStatus extends QueueCounts {

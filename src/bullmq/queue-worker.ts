@@ -1,13 +1,13 @@
 import { hostname } from 'node:os';
 import { Worker as BullWorker, DelayedError, type Job, UnrecoverableError } from 'bullmq';
-import { errorInfo, OUTPUT_NOT_JSON, recordOf } from '../cli/records.ts';
-import { TaskModuleError } from '../errors.ts';
-import type { PoolOptions } from '../options.ts';
-import { Pool } from '../pool.ts';
-import type { TaskModule } from '../types.ts';
-import { connectionOf, type QueueTarget, whenConnected } from './connection.ts';
-import type { JobData, QueueRecord } from './job-data.ts';
-import { nonNegative, positiveInteger } from './validate.ts';
+import { errorInfo, OUTPUT_NOT_JSON, recordOf } from '../cli/records.js';
+import { TaskModuleError } from '../errors.js';
+import type { PoolOptions } from '../options.js';
+import { Pool } from '../pool.js';
+import type { TaskModule } from '../types.js';
+import { connectionOf, type QueueTarget, whenConnected } from './connection.js';
+import type { JobData, QueueRecord } from './job-data.js';
+import { nonNegative, positiveInteger } from './validate.js';
 
 /** Options of `startQueueWorker`: the pool's, plus how this machine takes jobs from the queue. */
 export interface QueueWorkerOptions extends PoolOptions {

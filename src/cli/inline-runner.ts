@@ -5,12 +5,12 @@
  * its process kills the run.
  */
 import { pathToFileURL } from 'node:url';
-import { AbortError, TaskError, TaskModuleError, TimeoutError } from '../errors.ts';
-import { Histogram } from '../histogram.ts';
-import type { JobSink } from '../job.ts';
-import { ResultStream } from '../result-stream.ts';
-import { initFailureMessage, loadTaskModule } from '../task-module.ts';
-import type { PoolStats, StreamResult, TaskContext, TaskModule } from '../types.ts';
+import { AbortError, TaskError, TaskModuleError, TimeoutError } from '../errors.js';
+import { Histogram } from '../histogram.js';
+import type { JobSink } from '../job.js';
+import { ResultStream } from '../result-stream.js';
+import { initFailureMessage, loadTaskModule } from '../task-module.js';
+import type { PoolStats, StreamResult, TaskContext, TaskModule } from '../types.js';
 
 const NO_SAMPLES = { count: 0, p50: 0, p99: 0 } as const;
 

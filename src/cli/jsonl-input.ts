@@ -5,8 +5,8 @@
  */
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { PolyloopError } from '../errors.ts';
-import { UsageError } from './usage-error.ts';
+import { PolyloopError } from '../errors.js';
+import { UsageError } from './usage-error.js';
 
 /** A line that is not valid JSON: that input fails with this error, the run goes on. */
 export class InvalidInputError extends PolyloopError {

@@ -7,7 +7,7 @@
  * `write` asks its caller to wait, so memory stays bounded.
  */
 import { type FileHandle, open } from 'node:fs/promises';
-import { PolyloopError } from '../errors.ts';
+import { PolyloopError } from '../errors.js';
 
 const FLUSH_CHARS = 64 * 1024;
 const FLUSH_MS = 100;

@@ -3,7 +3,7 @@
  * per CPU core — the "Task Manager" picture. On one event loop a single strip is full and the
  * others flat; on every core they are all full. Plain SVG, no dependency, readable in a browser.
  */
-import type { LoadRecording, LoadSeries } from './load-recorder.ts';
+import type { LoadRecording, LoadSeries } from './load-recorder.js';
 
 const WIDTH = 960;
 const LABEL_WIDTH = 180;

@@ -4,7 +4,7 @@
  * past MAX_SAMPLES, neighbouring samples are merged and the interval doubles.
  */
 import { cpus } from 'node:os';
-import type { WorkerStats } from '../types.ts';
+import type { WorkerStats } from '../types.js';
 
 const FIRST_INTERVAL_MS = 100;
 const MAX_SAMPLES = 4096;

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { messageWithCauses, PolyloopError, TaskModuleError } from '../errors.ts';
-import { commands } from './commands.ts';
-import { EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
+import { messageWithCauses, PolyloopError, TaskModuleError } from '../errors.js';
+import { commands } from './commands.js';
+import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 function version(): string {
   const manifest = new URL('../../package.json', import.meta.url);

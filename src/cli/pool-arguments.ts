@@ -4,9 +4,9 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { PoolOptions } from '../options.ts';
-import { choiceOption, integerOption } from './args.ts';
-import { UsageError } from './usage-error.ts';
+import type { PoolOptions } from '../options.js';
+import { choiceOption, integerOption } from './args.js';
+import { UsageError } from './usage-error.js';
 
 /** For `parseCommand`: spread into a command's option specs. */
 export const POOL_OPTIONS = {

@@ -3,8 +3,8 @@
  * rate, ETA, failed, in flight; then each worker's load as one glyph); elsewhere (a log file, CI)
  * a plain line every few seconds. A one-line summary at the end either way.
  */
-import type { PoolStats } from '../types.ts';
-import { clock, count, duration, percent, rate } from './format.ts';
+import type { PoolStats } from '../types.js';
+import { clock, count, duration, percent, rate } from './format.js';
 
 /** What the display reads, every REDRAW_MS. */
 export interface ProgressSnapshot {

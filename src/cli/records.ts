@@ -2,7 +2,7 @@
  * The JSONL record of one input, as `polyloop run` (and `polyloop collect`) write them:
  * `{"index": 3, "value": ...}` or `{"index": 3, "error": {"code": "...", "message": "..."}}`.
  */
-import { codeInChain, messageWithCauses, PolyloopError, TaskError } from '../errors.ts';
+import { codeInChain, messageWithCauses, PolyloopError, TaskError } from '../errors.js';
 
 export interface ErrorInfo {
   readonly code: string;

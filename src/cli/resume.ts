@@ -5,8 +5,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat, truncate } from 'node:fs/promises';
-import { IndexSet, MAX_INDEX } from './index-set.ts';
-import { UsageError } from './usage-error.ts';
+import { IndexSet, MAX_INDEX } from './index-set.js';
+import { UsageError } from './usage-error.js';
 
 export interface Recovered {
   /** Indices that have a record already. */

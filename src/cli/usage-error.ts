@@ -1,4 +1,4 @@
-import { PolyloopError } from '../errors.ts';
+import { PolyloopError } from '../errors.js';
 
 /**
  * The command line was wrong, or names something unusable (a missing task module, an unreadable

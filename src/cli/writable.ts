@@ -1,6 +1,6 @@
 import { access, constants, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { UsageError } from './usage-error.ts';
+import { UsageError } from './usage-error.js';
 
 /**
  * A file this command writes later (a chart after the run, `collect`'s output once Redis answers):

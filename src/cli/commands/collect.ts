@@ -7,16 +7,16 @@ import {
   QUEUE_OPTIONS,
   QUEUE_OPTIONS_HELP,
   targetOf,
-} from '../../bullmq/cli-shared.ts';
-import type { CollectProgress } from '../../bullmq/index.ts';
-import { StatusLine } from '../../bullmq/status-line.ts';
-import { integerOption, parseCommand } from '../args.ts';
-import { EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED } from '../exit-codes.ts';
-import { count, duration } from '../format.ts';
-import { JsonlWriter } from '../jsonl-output.ts';
-import { Progress } from '../progress.ts';
-import { UsageError } from '../usage-error.ts';
-import { assertWritable } from '../writable.ts';
+} from '../../bullmq/cli-shared.js';
+import type { CollectProgress } from '../../bullmq/index.js';
+import { StatusLine } from '../../bullmq/status-line.js';
+import { integerOption, parseCommand } from '../args.js';
+import { EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED } from '../exit-codes.js';
+import { count, duration } from '../format.js';
+import { JsonlWriter } from '../jsonl-output.js';
+import { Progress } from '../progress.js';
+import { UsageError } from '../usage-error.js';
+import { assertWritable } from '../writable.js';
 
 export const HELP = `Usage: polyloop collect --queue NAME [--redis URL] [--output FILE.jsonl] [--follow]
 

@@ -8,15 +8,15 @@ import {
   QUEUE_OPTIONS,
   QUEUE_OPTIONS_HELP,
   targetOf,
-} from '../../bullmq/cli-shared.ts';
-import { StatusLine } from '../../bullmq/status-line.ts';
-import { integerOption, parseCommand } from '../args.ts';
-import { EXIT_INTERRUPTED, EXIT_OK } from '../exit-codes.ts';
-import { count, duration, rate } from '../format.ts';
-import { InputReader } from '../jsonl-input.ts';
-import { Progress } from '../progress.ts';
-import { errorInfo } from '../records.ts';
-import { UsageError } from '../usage-error.ts';
+} from '../../bullmq/cli-shared.js';
+import { StatusLine } from '../../bullmq/status-line.js';
+import { integerOption, parseCommand } from '../args.js';
+import { EXIT_INTERRUPTED, EXIT_OK } from '../exit-codes.js';
+import { count, duration, rate } from '../format.js';
+import { InputReader } from '../jsonl-input.js';
+import { Progress } from '../progress.js';
+import { errorInfo } from '../records.js';
+import { UsageError } from '../usage-error.js';
 
 export const HELP = `Usage: polyloop enqueue --queue NAME [--redis URL] [--input FILE.jsonl] [options]
 

@@ -6,26 +6,26 @@
 import { existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { AbortError } from '../../errors.ts';
-import { type PoolOptions, resolveOptions } from '../../options.ts';
-import { Pool } from '../../pool.ts';
-import { ResultStream } from '../../result-stream.ts';
-import type { PoolStats, StreamResult } from '../../types.ts';
-import { parseCommand } from '../args.ts';
-import { EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED } from '../exit-codes.ts';
-import { count } from '../format.ts';
-import { IndexSet } from '../index-set.ts';
-import { InlineRunner } from '../inline-runner.ts';
-import { countInputs, InputReader } from '../jsonl-input.ts';
-import { JsonlWriter, OutputError } from '../jsonl-output.ts';
-import { renderLoadChart } from '../load-chart.ts';
-import { LoadRecorder } from '../load-recorder.ts';
-import { POOL_OPTIONS, poolOptionsFrom, taskModuleArgument } from '../pool-arguments.ts';
-import { Progress } from '../progress.ts';
-import { recordLine } from '../records.ts';
-import { recoverOutput } from '../resume.ts';
-import { UsageError } from '../usage-error.ts';
-import { assertWritable } from '../writable.ts';
+import { AbortError } from '../../errors.js';
+import { type PoolOptions, resolveOptions } from '../../options.js';
+import { Pool } from '../../pool.js';
+import { ResultStream } from '../../result-stream.js';
+import type { PoolStats, StreamResult } from '../../types.js';
+import { parseCommand } from '../args.js';
+import { EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED } from '../exit-codes.js';
+import { count } from '../format.js';
+import { IndexSet } from '../index-set.js';
+import { InlineRunner } from '../inline-runner.js';
+import { countInputs, InputReader } from '../jsonl-input.js';
+import { JsonlWriter, OutputError } from '../jsonl-output.js';
+import { renderLoadChart } from '../load-chart.js';
+import { LoadRecorder } from '../load-recorder.js';
+import { POOL_OPTIONS, poolOptionsFrom, taskModuleArgument } from '../pool-arguments.js';
+import { Progress } from '../progress.js';
+import { recordLine } from '../records.js';
+import { recoverOutput } from '../resume.js';
+import { UsageError } from '../usage-error.js';
+import { assertWritable } from '../writable.js';
 
 export const HELP = `Usage: polyloop run <task module> [options]
 

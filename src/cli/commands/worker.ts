@@ -8,11 +8,11 @@ import {
   QUEUE_OPTIONS,
   QUEUE_OPTIONS_HELP,
   targetOf,
-} from '../../bullmq/cli-shared.ts';
-import { integerOption, parseCommand } from '../args.ts';
-import { EXIT_INTERRUPTED, EXIT_OK } from '../exit-codes.ts';
-import { POOL_OPTIONS, poolOptionsFrom, taskModuleArgument } from '../pool-arguments.ts';
-import { Progress } from '../progress.ts';
+} from '../../bullmq/cli-shared.js';
+import { integerOption, parseCommand } from '../args.js';
+import { EXIT_INTERRUPTED, EXIT_OK } from '../exit-codes.js';
+import { POOL_OPTIONS, poolOptionsFrom, taskModuleArgument } from '../pool-arguments.js';
+import { Progress } from '../progress.js';
 
 export const HELP = `Usage: polyloop worker <task module> --queue NAME [--redis URL] [options]
 
@@ -143,8 +143,8 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Closes the worker once every enqueued input has a finished job. */
 async function watchUntilDone(
-  Monitor: typeof import('../../bullmq/index.ts').QueueMonitor,
-  target: import('../../bullmq/index.ts').QueueTarget,
+  Monitor: typeof import('../../bullmq/index.js').QueueMonitor,
+  target: import('../../bullmq/index.js').QueueTarget,
   worker: { close(): Promise<void>; readonly stopped: Promise<void> },
 ): Promise<{ stop(): Promise<void> }> {
   const monitor = await Monitor.open(target);
