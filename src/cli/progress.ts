@@ -53,11 +53,16 @@ export class Progress {
     this.timer.unref();
   }
 
-  /** Stop redrawing and print the summary line (also in quiet mode: it is one line). */
-  finish(note?: string): string {
+  /** Stop redrawing and take the display off, printing nothing (the output's reader is gone). */
+  stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.erase();
+  }
+
+  /** Stop redrawing and print the summary line (also in quiet mode: it is one line). */
+  finish(note?: string): string {
+    this.stop();
     const snapshot = this.read();
     const seconds = (performance.now() - this.started) / 1000;
     const parts = [

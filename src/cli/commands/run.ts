@@ -158,6 +158,11 @@ export async function main(argv: string[]): Promise<number> {
     total: run.total,
     pool: runner.stats(),
   }));
+  void writer.closed.then(() => {
+    // The reader of stdout has gone (`| head`): what it did not take would be lost work.
+    progress.stop();
+    run.outputClosed();
+  });
   // With --workers 0 the main thread is the only event loop: it has its own row already.
   const recorder =
     options.chart === undefined
@@ -197,6 +202,11 @@ export async function main(argv: string[]): Promise<number> {
       );
     }
   }
+  if (run.closedOutput) {
+    // Like `yes | head`: the reader has what it wanted, which is no failure: exit 0, no word.
+    if (failure !== undefined) throw failure;
+    return run.interrupted ? EXIT_INTERRUPTED : EXIT_OK;
+  }
   const note =
     failure instanceof OutputError
       ? 'stopped: the output cannot be written'
@@ -230,6 +240,8 @@ class RunLoop {
   total: number | undefined;
   interrupted = false;
   aborted = false;
+  /** Stdout's reader has gone: the run stopped itself, which is not an interruption. */
+  closedOutput = false;
   private readonly abort = new AbortController();
   /** The line of each input handed to the runner, by the runner's index, until it settles. */
   private readonly lineOf = new Map<number, number>();
@@ -248,15 +260,26 @@ class RunLoop {
   /** First stop: read no more inputs; what is in flight finishes and is written. */
   stop(): void {
     this.interrupted = true;
-    this.reader.stop();
-    // The pool has read ahead of its free slots: those inputs must not start either.
-    if (this.results instanceof ResultStream) this.results.endInputs();
+    this.stopReading();
   }
 
   /** Second stop: abort the tasks in flight too (they get no record, so --resume reruns them). */
   abortInFlight(): void {
     this.aborted = true;
     this.abort.abort(new AbortError('Interrupted'));
+  }
+
+  /** Nobody reads the output any more: read no more inputs and abort what runs. */
+  outputClosed(): void {
+    this.closedOutput = true;
+    this.stopReading();
+    this.abortInFlight();
+  }
+
+  private stopReading(): void {
+    this.reader.stop();
+    // The pool has read ahead of its free slots: those inputs must not start either.
+    if (this.results instanceof ResultStream) this.results.endInputs();
   }
 
   async writeAll(writer: JsonlWriter): Promise<void> {
