@@ -146,18 +146,28 @@ export async function main(argv: string[]): Promise<number> {
     // Known later, in the background: counting a big file must not delay the start.
     countInputs(options.input).then(
       (total) => {
-        if (total !== undefined) run.total = Math.max(0, total - done.size);
+        if (total !== undefined) run.total = total;
       },
       () => {},
     );
   }
-  const writer = await JsonlWriter.open(output, { append: options.resume });
-  const progress = new Progress(Progress.modeFor(process.stderr, options.quiet), () => ({
+  const progressMode = Progress.modeFor(process.stderr, options.quiet);
+  const progress = new Progress(progressMode, () => ({
     done: run.ok + run.failed,
     failed: run.failed,
     total: run.total,
+    // With --resume the display counts the whole file: the records already in it are done.
+    doneBefore: done.size,
+    failedBefore,
+    state: !run.interrupted ? 'running' : run.aborted ? 'aborting' : 'stopping',
     pool: runner.stats(),
   }));
+  // Records to the terminal the live display is on: it steps aside for them (see live-frame.ts).
+  const sharesTerminal = output === '-' && progressMode === 'live' && process.stdout.isTTY;
+  const writer = await JsonlWriter.open(output, {
+    append: options.resume,
+    screen: sharesTerminal ? progress : undefined,
+  });
   void writer.closed.then(() => {
     // The reader of stdout has gone (`| head`): what it did not take would be lost work.
     progress.stop();
@@ -168,7 +178,7 @@ export async function main(argv: string[]): Promise<number> {
     options.chart === undefined
       ? undefined
       : new LoadRecorder(() => (pool ? pool.stats().workers : []));
-  const stopSignals = handleStopSignals(run, options.quiet);
+  const stopSignals = handleStopSignals(run, progress);
   progress.start();
   recorder?.start();
   let failure: unknown;
@@ -341,17 +351,15 @@ class RunLoop {
 }
 
 /** SIGINT/SIGTERM once: stop reading; twice: abort what runs. */
-function handleStopSignals(run: RunLoop, quiet: boolean): { dispose(): void } {
+function handleStopSignals(run: RunLoop, progress: Progress): { dispose(): void } {
   const onSignal = (): void => {
     if (!run.interrupted) {
-      if (!quiet) {
-        process.stderr.write(
-          '\npolyloop: stopping — finishing the tasks in flight (press Ctrl-C again to abort them)\n',
-        );
-      }
+      progress.notice(
+        'stopping — finishing the tasks in flight (press Ctrl-C again to abort them)',
+      );
       run.stop();
     } else if (!run.aborted) {
-      if (!quiet) process.stderr.write('\npolyloop: aborting the tasks in flight\n');
+      progress.notice('aborting the tasks in flight');
       run.abortInFlight();
     }
   };
