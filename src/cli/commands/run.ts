@@ -55,11 +55,16 @@ Options:
 Blank lines are not inputs (they keep their line number). A line that is not JSON gets an error
 record (ERR_POLYLOOP_INVALID_INPUT) and the run goes on.
 
-Ctrl-C (SIGINT) or SIGTERM stops reading inputs and lets the tasks in flight finish; a second
-Ctrl-C aborts them. Inputs without a record can then be run with --resume.
+Progress goes to stderr: on a terminal a live display (fields that do not fit a narrow one are
+left out), otherwise a line every 5 s; a summary line at the end.
 
-Exit codes: 0 every input succeeded; 1 some inputs have an error record; 2 a usage error, or the
-task module failed to load; 130 interrupted.
+Ctrl-C (SIGINT) or SIGTERM stops reading inputs and lets the tasks in flight finish; a second
+Ctrl-C aborts them. Inputs without a record can then be run with --resume. A stdout closed by
+its reader (| head) stops the run quietly: no more inputs, the tasks in flight aborted, exit 0.
+
+Exit codes: 0 every input succeeded (or stdout's reader closed it); 1 some inputs have an error
+record; 2 a usage error, the task module failed to load, or the output cannot be written;
+130 interrupted.
 `;
 
 const OPTIONS = {
