@@ -85,6 +85,9 @@ export class Terminal {
     const result = spawnSync('tmux', ['-L', this.socket, '-f', '/dev/null', '-u', ...args], {
       encoding: 'utf8',
     });
+    if ((result.error as { code?: string } | undefined)?.code === 'ENOENT') {
+      throw new Error('tmux is not installed: the terminal tests need it (.ci/run installs it)');
+    }
     if (result.error) throw result.error;
     if (result.status !== 0) throw new Error(`tmux ${args[0]} failed: ${result.stderr}`);
     return result.stdout;

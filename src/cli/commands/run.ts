@@ -211,7 +211,9 @@ export async function main(argv: string[]): Promise<number> {
     try {
       await writeFile(options.chart, renderLoadChart(recording, title));
     } catch (error) {
-      // The records are written; only the picture is lost. Said on one line, exit code 2.
+      // The records are written; only the picture is lost. Said on one line, exit code 2, on a
+      // line of its own: the live display goes first.
+      progress.stop();
       throw new UsageError(
         `Cannot write the chart to ${options.chart}: ${(error as Error).message}`,
       );
