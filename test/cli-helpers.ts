@@ -99,3 +99,35 @@ export async function until(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/**
+ * Runs `script` in bash with `args` as "$@" (so `"$@" | head -1` puts the real command in a real
+ * pipe), killing it if it outlives `limitMs`.
+ */
+export function runShell(script: string, args: string[], limitMs = 60_000): Promise<CliResult> {
+  const child = spawn('bash', ['-c', script, 'bash', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  // The whole group: the command in the pipe too, not only bash.
+  const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), limitMs);
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        code,
+        signal,
+        stdout,
+        stderr: signal ? `${stderr}(killed after ${limitMs} ms)` : stderr,
+      });
+    });
+  });
+}

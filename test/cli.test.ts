@@ -11,12 +11,14 @@ import {
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
+  CLI,
   CLI_TASK,
   jsonl,
   lineCount,
   parseRecords,
   readRecords,
   runCli,
+  runShell,
   startCli,
   tempDir,
   until,
@@ -194,6 +196,43 @@ describe('polyloop run', () => {
     assert.equal(result.code, 2);
     assert.match(result.stderr, /^polyloop run: Cannot write the output to \/dev\/full: ENOSPC/);
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+  });
+
+  it('a stdout closed early (| head -1) ends the run quietly: exit 0, nothing on stderr', async () => {
+    const dir = tempDir();
+    const numbers = Array.from({ length: 200_000 }, (_, i) => i);
+    const withHang = join(dir, 'hang.jsonl');
+    // Input 0 ends only when aborted: these runs can end only by aborting what is in flight.
+    writeFileSync(withHang, jsonl([{ waitForAbort: true }, ...numbers]));
+    const plain = join(dir, 'plain.jsonl');
+    writeFileSync(plain, jsonl(numbers));
+    const cases: Array<[string, string[]]> = [
+      [withHang, ['--workers', '2']],
+      [withHang, ['--workers', '0']],
+      // In input order, input 0 would hold every record back: no hang in this one.
+      [plain, ['--ordered', '--workers', '2']],
+      [plain, ['--ordered', '--workers', '0']],
+    ];
+    for (const [input, extra] of cases) {
+      const args = [process.execPath, CLI, 'run', CLI_TASK, '-i', input, ...extra];
+      // pipefail: bash's status is the command's own (head's is 0).
+      const result = await runShell('set -o pipefail; "$@" | head -1', args);
+      const what = extra.join(' ');
+      assert.equal(result.code, 0, `${what}: ${result.stderr}`);
+      assert.equal(result.stderr, '', what);
+      assert.equal(parseRecords(result.stdout).length, 1, what);
+    }
+    // A stdout that cannot be written for another reason is still an output error.
+    const full = await runShell('"$@" > /dev/full', [
+      process.execPath,
+      CLI,
+      'run',
+      CLI_TASK,
+      '-i',
+      plain,
+    ]);
+    assert.equal(full.code, 2, full.stderr);
+    assert.match(full.stderr, /Cannot write the output to stdout: ENOSPC/);
   });
 
   it('prints help and version', async () => {

@@ -13,13 +13,24 @@ const FLUSH_CHARS = 64 * 1024;
 const FLUSH_MS = 100;
 const HIGH_WATER_CHARS = 4 * 1024 * 1024;
 
-/** The output cannot be written (a full disk, a closed pipe): the run stops, exit code 2. */
+/**
+ * The output cannot be written (a full disk, a file it cannot write): the run stops, exit code 2.
+ * Not a closed stdout (`| head`): that ends the run quietly (see JsonlWriter.closed).
+ */
 export class OutputError extends PolyloopError {
   constructor(target: string, cause: unknown) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     const name = target === '-' ? 'stdout' : target;
     super('ERR_POLYLOOP_OUTPUT', `Cannot write the output to ${name}: ${reason}`, { cause });
   }
+}
+
+/** A live display sharing the terminal stdout writes to. */
+export interface ScreenShare {
+  /** Take it off the screen before records are written... */
+  hold(): void;
+  /** ...and draw it again below them. */
+  release(): void;
 }
 
 export class JsonlWriter {
@@ -32,6 +43,17 @@ export class JsonlWriter {
   /** The write in progress; writes are chained so lines keep their order. */
   private writing: Promise<void> = Promise.resolve();
   private failure: OutputError | undefined;
+  /** The reader of stdout has gone: not a failure (see `closed`). */
+  private isClosed = false;
+  private onClosed!: () => void;
+  /**
+   * Resolves once the reader of stdout has gone (`| head` has what it wanted): from then on, lines
+   * are dropped, and the run should stop, quietly, as any Unix tool would.
+   */
+  readonly closed = new Promise<void>((resolve) => {
+    this.onClosed = resolve;
+  });
+  private screen: ScreenShare | undefined;
   /** Records handed to the writer so far. */
   written = 0;
 
@@ -40,8 +62,14 @@ export class JsonlWriter {
     readonly target: string,
   ) {}
 
-  /** `-` writes to stdout; otherwise the file is created, truncated, or appended to (`append`). */
-  static async open(target: string, { append }: { append: boolean }): Promise<JsonlWriter> {
+  /**
+   * `-` writes to stdout; otherwise the file is created, truncated, or appended to (`append`).
+   * `screen` is told around each write to stdout: a live display on the same terminal steps aside.
+   */
+  static async open(
+    target: string,
+    { append, screen }: { append: boolean; screen?: ScreenShare | undefined },
+  ): Promise<JsonlWriter> {
     if (target !== '-') {
       try {
         return new JsonlWriter(await open(target, append ? 'a' : 'w'), target);
@@ -50,6 +78,7 @@ export class JsonlWriter {
       }
     }
     const writer = new JsonlWriter(undefined, target);
+    writer.screen = screen;
     // A closed pipe (`| head`) is reported here, not thrown at some later write.
     process.stdout.on('error', (error) => writer.fail(error));
     return writer;
@@ -58,6 +87,7 @@ export class JsonlWriter {
   /** Queue one line (ending with a newline). Returns false when the caller should `await drain()`. */
   write(line: string): boolean {
     if (this.failure) throw this.failure;
+    if (this.isClosed) return true;
     this.pending.push(line);
     this.pendingChars += line.length;
     this.written++;
@@ -85,6 +115,18 @@ export class JsonlWriter {
   }
 
   private fail(error: unknown): void {
+    // EPIPE is stdout's reader closing its end: the end of the output, not an error. A file
+    // cannot be closed by its reader, so there EPIPE never comes; ENOSPC and the like stay errors.
+    if (this.file === undefined && (error as { code?: unknown })?.code === 'EPIPE') {
+      if (!this.isClosed) {
+        this.isClosed = true;
+        this.pending = [];
+        this.pendingChars = 0;
+        this.onClosed();
+      }
+      return;
+    }
+    if (this.isClosed) return;
     this.failure ??= error instanceof OutputError ? error : new OutputError(this.target, error);
   }
 
@@ -107,13 +149,19 @@ export class JsonlWriter {
   }
 
   private async writeChunk(chunk: string): Promise<void> {
-    if (this.failure) return;
+    if (this.failure || this.isClosed) return;
     if (this.file) {
       await this.file.write(chunk);
       return;
     }
-    await new Promise<void>((resolve, reject) => {
-      process.stdout.write(chunk, (error) => (error ? reject(error) : resolve()));
-    });
+    const screen = this.screen;
+    screen?.hold();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        process.stdout.write(chunk, (error) => (error ? reject(error) : resolve()));
+      });
+    } finally {
+      screen?.release();
+    }
   }
 }

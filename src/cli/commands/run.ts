@@ -55,11 +55,16 @@ Options:
 Blank lines are not inputs (they keep their line number). A line that is not JSON gets an error
 record (ERR_POLYLOOP_INVALID_INPUT) and the run goes on.
 
-Ctrl-C (SIGINT) or SIGTERM stops reading inputs and lets the tasks in flight finish; a second
-Ctrl-C aborts them. Inputs without a record can then be run with --resume.
+Progress goes to stderr: on a terminal a live display (fields that do not fit a narrow one are
+left out), otherwise a line every 5 s; a summary line at the end.
 
-Exit codes: 0 every input succeeded; 1 some inputs have an error record; 2 a usage error, or the
-task module failed to load; 130 interrupted.
+Ctrl-C (SIGINT) or SIGTERM stops reading inputs and lets the tasks in flight finish; a second
+Ctrl-C aborts them. Inputs without a record can then be run with --resume. A stdout closed by
+its reader (| head) stops the run quietly: no more inputs, the tasks in flight aborted, exit 0.
+
+Exit codes: 0 every input succeeded (or stdout's reader closed it); 1 some inputs have an error
+record; 2 a usage error, the task module failed to load, or the output cannot be written;
+130 interrupted.
 `;
 
 const OPTIONS = {
@@ -146,24 +151,39 @@ export async function main(argv: string[]): Promise<number> {
     // Known later, in the background: counting a big file must not delay the start.
     countInputs(options.input).then(
       (total) => {
-        if (total !== undefined) run.total = Math.max(0, total - done.size);
+        if (total !== undefined) run.total = total;
       },
       () => {},
     );
   }
-  const writer = await JsonlWriter.open(output, { append: options.resume });
-  const progress = new Progress(Progress.modeFor(process.stderr, options.quiet), () => ({
+  const progressMode = Progress.modeFor(process.stderr, options.quiet);
+  const progress = new Progress(progressMode, () => ({
     done: run.ok + run.failed,
     failed: run.failed,
     total: run.total,
+    // With --resume the display counts the whole file: the records already in it are done.
+    doneBefore: done.size,
+    failedBefore,
+    state: !run.interrupted ? 'running' : run.aborted ? 'aborting' : 'stopping',
     pool: runner.stats(),
   }));
+  // Records to the terminal the live display is on: it steps aside for them (see live-frame.ts).
+  const sharesTerminal = output === '-' && progressMode === 'live' && process.stdout.isTTY;
+  const writer = await JsonlWriter.open(output, {
+    append: options.resume,
+    screen: sharesTerminal ? progress : undefined,
+  });
+  void writer.closed.then(() => {
+    // The reader of stdout has gone (`| head`): what it did not take would be lost work.
+    progress.stop();
+    run.outputClosed();
+  });
   // With --workers 0 the main thread is the only event loop: it has its own row already.
   const recorder =
     options.chart === undefined
       ? undefined
       : new LoadRecorder(() => (pool ? pool.stats().workers : []));
-  const stopSignals = handleStopSignals(run, options.quiet);
+  const stopSignals = handleStopSignals(run, progress);
   progress.start();
   recorder?.start();
   let failure: unknown;
@@ -191,11 +211,18 @@ export async function main(argv: string[]): Promise<number> {
     try {
       await writeFile(options.chart, renderLoadChart(recording, title));
     } catch (error) {
-      // The records are written; only the picture is lost. Said on one line, exit code 2.
+      // The records are written; only the picture is lost. Said on one line, exit code 2, on a
+      // line of its own: the live display goes first.
+      progress.stop();
       throw new UsageError(
         `Cannot write the chart to ${options.chart}: ${(error as Error).message}`,
       );
     }
+  }
+  if (run.closedOutput) {
+    // Like `yes | head`: the reader has what it wanted, which is no failure: exit 0, no word.
+    if (failure !== undefined) throw failure;
+    return run.interrupted ? EXIT_INTERRUPTED : EXIT_OK;
   }
   const note =
     failure instanceof OutputError
@@ -230,6 +257,8 @@ class RunLoop {
   total: number | undefined;
   interrupted = false;
   aborted = false;
+  /** Stdout's reader has gone: the run stopped itself, which is not an interruption. */
+  closedOutput = false;
   private readonly abort = new AbortController();
   /** The line of each input handed to the runner, by the runner's index, until it settles. */
   private readonly lineOf = new Map<number, number>();
@@ -248,15 +277,26 @@ class RunLoop {
   /** First stop: read no more inputs; what is in flight finishes and is written. */
   stop(): void {
     this.interrupted = true;
-    this.reader.stop();
-    // The pool has read ahead of its free slots: those inputs must not start either.
-    if (this.results instanceof ResultStream) this.results.endInputs();
+    this.stopReading();
   }
 
   /** Second stop: abort the tasks in flight too (they get no record, so --resume reruns them). */
   abortInFlight(): void {
     this.aborted = true;
     this.abort.abort(new AbortError('Interrupted'));
+  }
+
+  /** Nobody reads the output any more: read no more inputs and abort what runs. */
+  outputClosed(): void {
+    this.closedOutput = true;
+    this.stopReading();
+    this.abortInFlight();
+  }
+
+  private stopReading(): void {
+    this.reader.stop();
+    // The pool has read ahead of its free slots: those inputs must not start either.
+    if (this.results instanceof ResultStream) this.results.endInputs();
   }
 
   async writeAll(writer: JsonlWriter): Promise<void> {
@@ -318,17 +358,15 @@ class RunLoop {
 }
 
 /** SIGINT/SIGTERM once: stop reading; twice: abort what runs. */
-function handleStopSignals(run: RunLoop, quiet: boolean): { dispose(): void } {
+function handleStopSignals(run: RunLoop, progress: Progress): { dispose(): void } {
   const onSignal = (): void => {
     if (!run.interrupted) {
-      if (!quiet) {
-        process.stderr.write(
-          '\npolyloop: stopping — finishing the tasks in flight (press Ctrl-C again to abort them)\n',
-        );
-      }
+      progress.notice(
+        'stopping — finishing the tasks in flight (press Ctrl-C again to abort them)',
+      );
       run.stop();
     } else if (!run.aborted) {
-      if (!quiet) process.stderr.write('\npolyloop: aborting the tasks in flight\n');
+      progress.notice('aborting the tasks in flight');
       run.abortInFlight();
     }
   };

@@ -107,15 +107,12 @@ export async function main(argv: string[]): Promise<number> {
   let signals = 0;
   const onSignal = (): void => {
     signals++;
+    // Through the display: above its live lines, which then do not erase it.
     if (signals === 1) {
-      if (!options.quiet) {
-        process.stderr.write(
-          '\npolyloop worker: stopping — finishing the jobs in hand (press Ctrl-C again to stop now)\n',
-        );
-      }
+      progress.notice('stopping — finishing the jobs in hand (press Ctrl-C again to stop now)');
       void worker.close();
     } else if (signals === 2) {
-      if (!options.quiet) process.stderr.write('\npolyloop worker: stopping now\n');
+      progress.notice('stopping now');
       void worker.destroy();
     }
   };
