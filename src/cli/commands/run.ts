@@ -18,7 +18,7 @@ import { IndexSet } from '../index-set.ts';
 import { InlineRunner } from '../inline-runner.ts';
 import { countInputs, InputReader } from '../jsonl-input.ts';
 import { JsonlWriter, OutputError } from '../jsonl-output.ts';
-import { renderLoadChart } from '../load-chart.ts';
+import { renderChartFile } from '../load-chart.ts';
 import { LoadRecorder } from '../load-recorder.ts';
 import { POOL_OPTIONS, poolOptionsFrom, taskModuleArgument } from '../pool-arguments.ts';
 import { Progress } from '../progress.ts';
@@ -49,6 +49,7 @@ Options:
       --backend KIND     thread or process (default: thread)
       --max-memory MB    heap limit of each worker
       --chart FILE.svg   draw how busy each worker, the main thread and each core was
+                         (FILE.json: write the samples instead, as JSON)
   -q, --quiet            no progress display and no summary on stderr
   -h, --help             show this help
 
@@ -189,7 +190,7 @@ export async function main(argv: string[]): Promise<number> {
     const mode = pool ? `${pool.workers} workers` : 'one event loop (--workers 0)';
     const title = `polyloop run ${basename(taskPath)}: ${mode}, ${count(run.ok + run.failed)} inputs`;
     try {
-      await writeFile(options.chart, renderLoadChart(recording, title));
+      await writeFile(options.chart, renderChartFile(options.chart, recording, title));
     } catch (error) {
       // The records are written; only the picture is lost. Said on one line, exit code 2.
       throw new UsageError(
