@@ -153,7 +153,7 @@ function axis(seconds: number, top: number): string {
       `<text x="${x.toFixed(1)}" y="${top + 14}" text-anchor="middle" class="tick">${formatSeconds(t, step)}</text>`,
     );
   }
-  return `<g class="axis">${ticks.join('')}<text x="${PLOT_LEFT - 10}" y="${top + 14}" text-anchor="end" class="tick">seconds</text></g>`;
+  return `<g class="axis">${ticks.join('')}<text x="${PLOT_LEFT - 20}" y="${top + 14}" text-anchor="end" class="tick">seconds</text></g>`;
 }
 
 function niceStep(raw: number): number {
