@@ -79,6 +79,8 @@ export function renderLoadChart(
   const height = y + 34;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
+    // The title doubles as the picture's alternative text (screen readers, linters).
+    `<title>${escapeXml(title)}</title>`,
     '<style>.section{font-weight:600;fill:#111}.label{fill:#111}.average{fill:#555}.tick{fill:#555;font-size:11px}</style>',
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
     `<text x="12" y="26" font-size="16" font-weight="700" fill="#111">${escapeXml(title)}</text>`,
