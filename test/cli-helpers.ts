@@ -1,6 +1,6 @@
 /** Running the real `polyloop` command (dist/cli/main.js, built by `npm test`) in tests. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,8 +47,20 @@ export function runCli(
   return startCli(args, options).done;
 }
 
+const tempDirs: string[] = [];
+
+/**
+ * A fresh folder, removed when the test file's process exits (`node --test` runs each file in a
+ * process of its own): the CLI tests leave nothing behind without a cleanup step of their own.
+ */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'polyloop-cli-'));
+  const dir = mkdtempSync(join(tmpdir(), 'polyloop-cli-'));
+  if (tempDirs.push(dir) === 1) {
+    process.once('exit', () => {
+      for (const each of tempDirs) rmSync(each, { recursive: true, force: true });
+    });
+  }
+  return dir;
 }
 
 export function jsonl(values: unknown[]): string {

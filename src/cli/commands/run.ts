@@ -18,7 +18,7 @@ import { IndexSet } from '../index-set.js';
 import { InlineRunner } from '../inline-runner.js';
 import { countInputs, InputReader } from '../jsonl-input.js';
 import { JsonlWriter, OutputError } from '../jsonl-output.js';
-import { renderLoadChart } from '../load-chart.js';
+import { renderChartFile } from '../load-chart.js';
 import { LoadRecorder } from '../load-recorder.js';
 import { POOL_OPTIONS, poolOptionsFrom, taskModuleArgument } from '../pool-arguments.js';
 import { Progress } from '../progress.js';
@@ -49,6 +49,7 @@ Options:
       --backend KIND     thread or process (default: thread)
       --max-memory MB    heap limit of each worker
       --chart FILE.svg   draw how busy each worker, the main thread and each core was
+                         (FILE.json: write the samples instead, as JSON)
   -q, --quiet            no progress display and no summary on stderr
   -h, --help             show this help
 
@@ -209,7 +210,7 @@ export async function main(argv: string[]): Promise<number> {
     const mode = pool ? `${pool.workers} workers` : 'one event loop (--workers 0)';
     const title = `polyloop run ${basename(taskPath)}: ${mode}, ${count(run.ok + run.failed)} inputs`;
     try {
-      await writeFile(options.chart, renderLoadChart(recording, title));
+      await writeFile(options.chart, renderChartFile(options.chart, recording, title));
     } catch (error) {
       // The records are written; only the picture is lost. Said on one line, exit code 2, on a
       // line of its own: the live display goes first.
