@@ -31,7 +31,8 @@ export const HELP = `Usage: polyloop run <task module> [options]
 
 Run the task module's default export once per input, on every core, and write one JSONL record
 per input: {"index": N, "value": ...} or {"index": N, "error": {"code": ..., "message": ...}},
-where N is the input's 0-based line number. Task modules may be .js, .mjs or .ts.
+where N is the input's 0-based line number. Task modules may be .js, .mjs, .cjs, .ts, .mts
+or .cts, ES modules or CommonJS.
 
 Options:
   -i, --input FILE       JSONL inputs, one JSON value per line; "-" is stdin (default: -)
