@@ -5,9 +5,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Engine } from './engine.js';
+import { Engine } from './core/engine.js';
+import type { Job } from './core/job.js';
 import { TaskModuleError } from './errors.js';
-import type { Job } from './job.js';
 import {
   type PoolOptions,
   type ResolvedOptions,
@@ -94,7 +94,7 @@ export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable 
               while (outputs.length < index) outputs.push(undefined as OutputOf<M>);
               outputs[index] = result as OutputOf<M>;
             } else {
-              if (job) this.#engine.abandon(job);
+              if (job) this.#engine.dropJob(job);
               reject(result);
             }
           },
@@ -132,7 +132,7 @@ export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable 
         if (job) engine.release(job, count);
       },
       abandon: () => {
-        if (job) engine.abandon(job);
+        if (job) engine.dropJob(job);
       },
       endInputs: () => job?.endInputs(),
     });

@@ -3,7 +3,7 @@
  * order or in input order. It holds only results not yet taken; each one taken lets the job pull
  * one more input, which is the backpressure.
  */
-import type { JobSink } from './job.js';
+import type { JobSink } from './core/job.js';
 import type { StreamResult } from './types.js';
 
 type Result = StreamResult<unknown, unknown>;

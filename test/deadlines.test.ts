@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Deadlines } from '../dist/deadlines.js';
+import { Deadlines } from '../dist/core/deadlines.js';
 
 interface Item {
   settled: boolean;

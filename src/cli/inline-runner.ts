@@ -5,9 +5,9 @@
  * its process kills the run.
  */
 import { pathToFileURL } from 'node:url';
+import type { JobSink } from '../core/job.js';
 import { AbortError, TaskError, TaskModuleError, TimeoutError } from '../errors.js';
 import { Histogram } from '../histogram.js';
-import type { JobSink } from '../job.js';
 import { ResultStream } from '../result-stream.js';
 import { initFailureMessage, loadTaskModule } from '../task-module.js';
 import type { PoolStats, StreamResult, TaskContext, TaskModule } from '../types.js';

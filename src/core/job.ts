@@ -3,7 +3,7 @@
  * settled tasks. It never pulls more than `lookahead` inputs beyond what its consumer has taken,
  * which is what bounds memory on an endless input stream.
  */
-import type { Inputs } from './types.js';
+import type { Inputs } from '../types.js';
 
 export interface JobSink {
   /** One input settled (exactly once per index). */

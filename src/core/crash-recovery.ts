@@ -1,0 +1,109 @@
+/**
+ * What happens to the tasks of a worker that died under them: each runs again elsewhere, up to
+ * `retries` counted attempts, then fails with WorkerCrashedError. Only the culprit's attempt
+ * counts when the worker died inside one task's synchronous part (the worker noted which), or
+ * was replaced for a known culprit's hang or for given-up tasks: one bad input must not use up
+ * the retries of every task that shared its worker. Re-runs wait here and are dealt before new
+ * inputs. Also: workers that die before they are ready, which the pool cannot recover from.
+ */
+import { WorkerCrashedError } from '../errors.js';
+import type { WorkerExit } from '../worker-handle.js';
+import { type Attempts, NO_ATTEMPTS, nextAttempts } from './attempts.js';
+import type { Job } from './job.js';
+import type { Stats } from './stats.js';
+import { indexOf, type TaskTable } from './task-table.js';
+import type { WorkerRecord } from './workers.js';
+
+/** Workers in a row that may die before they are ready before the pool gives up. */
+export const MAX_START_FAILURES = 3;
+
+/** A task whose worker died under it, waiting to run again. */
+export interface Retry {
+  readonly job: Job;
+  readonly index: number;
+  readonly input: unknown;
+  readonly attempts: Attempts;
+}
+
+export class CrashRecovery {
+  private queue: Retry[] = [];
+  /** Workers that died before they were ready, since one last became ready. */
+  private startFailures = 0;
+
+  constructor(
+    private readonly retries: number,
+    private readonly tasks: TaskTable,
+    private readonly stats: Stats,
+  ) {}
+
+  /** Re-runs waiting, those of finished jobs left out (they are dropped lazily, in take). */
+  get waiting(): number {
+    let count = this.queue.length;
+    for (const retry of this.queue) if (retry.job.finished) count--;
+    return count;
+  }
+
+  get hasWaiting(): boolean {
+    return this.queue.length > 0;
+  }
+
+  /** Up to `max` re-runs, oldest first; those of finished jobs are dropped. */
+  take(max: number): Retry[] {
+    const live = this.queue.filter((retry) => !retry.job.finished);
+    this.queue = live.slice(max);
+    return live.slice(0, max);
+  }
+
+  /** Inputs sent to a worker that was already dying: they never reached it, no attempt used. */
+  requeue(retry: Retry): void {
+    this.queue.push(retry);
+  }
+
+  /** No job is left: no re-run will be dealt, and none should hold its input. */
+  clear(): void {
+    this.queue = [];
+  }
+
+  onReady(): void {
+    this.startFailures = 0;
+  }
+
+  /** A worker died before it was ready; returns whether the pool must give up. */
+  diedAtStart(): boolean {
+    return ++this.startFailures >= MAX_START_FAILURES;
+  }
+
+  /** Settle or re-queue every task its callers still wait for on a worker that died. */
+  recover(worker: WorkerRecord, exit: WorkerExit, replaced: boolean): void {
+    const cause = exit.error ?? new Error(describeExit(exit));
+    const error = new WorkerCrashedError(
+      `Worker ${worker.id} died while running the task: ${describeExit(exit)}`,
+      { cause },
+    );
+    // Died inside one task's synchronous part (process.exit, an allocation past maxMemoryMb...):
+    // that task is the culprit. A replaced worker's culprit, if known, is settled already.
+    const culpritBatch = replaced ? -1 : worker.syncTask[0]!;
+    const culpritOffset = worker.syncTask[1]!;
+    this.tasks.clearWorker(worker, (batch, offset) => {
+      const bystander = replaced
+        ? worker.silence.rerunsAreFree
+        : culpritBatch !== -1 && !(batch.id === culpritBatch && offset === culpritOffset);
+      const attempts = nextAttempts(batch.attempts?.[offset] ?? NO_ATTEMPTS, !bystander);
+      if (attempts.counted > this.retries) {
+        this.tasks.settleLost(batch, offset, error);
+      } else {
+        this.stats.retried++;
+        const input = batch.inputs[offset];
+        this.queue.push({ job: batch.job, index: indexOf(batch, offset), input, attempts });
+      }
+    });
+  }
+}
+
+export function describeExit(exit: WorkerExit): string {
+  const code = (exit.error as { code?: string } | undefined)?.code;
+  if (code === 'ERR_WORKER_OUT_OF_MEMORY') return `it ran out of memory (${exit.error!.message})`;
+  if (exit.error) return `uncaught ${exit.error.name}: ${exit.error.message}`;
+  if (exit.signal) return `it was killed by ${exit.signal}`;
+  return `it exited with code ${exit.code}`;
+}

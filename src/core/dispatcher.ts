@@ -1,0 +1,211 @@
+/**
+ * Dealing inputs to workers. Each turn takes re-runs first, then inputs from the jobs in turn, as
+ * many as the ready workers have room for in the window (at most MAX_DEAL_PER_TURN), deals them
+ * (see dealing.ts) and sends each worker its share as one message: a batch.
+ */
+import { epochNow } from '../epoch-now.js';
+import { DataCloneError } from '../errors.js';
+import { NO_ATTEMPTS } from './attempts.js';
+import type { CrashRecovery } from './crash-recovery.js';
+import { deal } from './dealing.js';
+import type { Jobs } from './jobs.js';
+import { indexOf, type Segment, type TaskTable } from './task-table.js';
+import type { Timeouts } from './timeouts.js';
+import type { Window } from './window.js';
+import type { WorkerRecord, Workers } from './workers.js';
+
+/**
+ * Inputs dealt per turn of the event loop: the first batches run on the workers while this
+ * thread prepares the next ones, and results coming back are not held up.
+ */
+const MAX_DEAL_PER_TURN = 8192;
+
+export class Dispatcher {
+  private nextBatchId = 0;
+  private dispatching = false;
+  private dispatchAgain = false;
+  /** A dispatch turn is queued (inputs left over by the last one, or a consumer took results). */
+  private queued = false;
+
+  constructor(
+    private readonly workers: Workers,
+    private readonly jobs: Jobs,
+    private readonly window: Window,
+    private readonly tasks: TaskTable,
+    private readonly timeouts: Timeouts,
+    private readonly recovery: CrashRecovery,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Deal what can be dealt now; re-entrant calls (a settle that frees room) loop instead. */
+  dispatch(): void {
+    if (this.dispatching) {
+      this.dispatchAgain = true;
+      return;
+    }
+    this.dispatching = true;
+    try {
+      let more = false;
+      do {
+        this.dispatchAgain = false;
+        more = this.dealOnce();
+      } while (this.dispatchAgain && !more);
+      if (more) this.dispatchSoon();
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  /** Dispatch on a later turn of the event loop, once however often asked. */
+  dispatchSoon(): void {
+    if (this.queued) return;
+    this.queued = true;
+    setImmediate(this.queuedDispatch);
+  }
+
+  private readonly queuedDispatch = (): void => {
+    this.queued = false;
+    this.dispatch();
+  };
+
+  /** Returns whether more could be dealt right away (the turn's cap was reached). */
+  private dealOnce(): boolean {
+    if (this.jobs.size === 0) return false;
+    const open: WorkerRecord[] = [];
+    const room: number[] = [];
+    let total = 0;
+    const window = this.window.size;
+    for (const worker of this.workers.list) {
+      const free = worker.state === 'ready' ? window - worker.tasks.running : 0;
+      if (free <= 0) continue;
+      open.push(worker);
+      room.push(free);
+      total += free;
+    }
+    if (open.length === 0) return false;
+    const max = Math.min(total, MAX_DEAL_PER_TURN);
+    const segments = this.takeSegments(max);
+    let dealt = 0;
+    for (const segment of segments) dealt += segment.inputs.length;
+    const more = dealt === max && total > max;
+    if (open.length === 1) {
+      for (const segment of segments) {
+        if (!segment.job.finished) this.send(open[0]!, segment);
+      }
+      return more;
+    }
+    const order = open.map((_, w) => w);
+    for (const segment of segments) {
+      const indices: number[][] = open.map(() => []);
+      const inputs: unknown[][] = open.map(() => []);
+      const attempts = segment.attempts;
+      const shareAttempts = attempts ? open.map((): NonNullable<typeof attempts> => []) : undefined;
+      const owner = deal(segment.inputs.length, room, order, this.random);
+      for (let position = 0; position < owner.length; position++) {
+        const w = owner[position]!;
+        indices[w]!.push(indexOf(segment, position));
+        if (shareAttempts) shareAttempts[w]!.push(attempts![position]!);
+        inputs[w]!.push(segment.inputs[position]);
+      }
+      for (let w = 0; w < open.length; w++) {
+        // Sending one worker its share can end the job (a map whose input cannot be cloned
+        // rejects): then the other shares must not run, untracked by anyone.
+        if (inputs[w]!.length === 0 || segment.job.finished) continue;
+        this.send(open[w]!, {
+          job: segment.job,
+          firstIndex: -1,
+          indices: indices[w],
+          inputs: inputs[w]!,
+          attempts: shareAttempts?.[w],
+        });
+      }
+    }
+    return more;
+  }
+
+  /** Take up to `max` inputs: re-runs first, then the jobs' inputs, in turn. */
+  private takeSegments(max: number): Segment[] {
+    const segments: Segment[] = [];
+    let taken = 0;
+    if (this.recovery.hasWaiting) {
+      const retries = this.recovery.take(max);
+      for (const retry of retries) {
+        const last = segments.at(-1);
+        if (last?.job === retry.job) {
+          last.indices!.push(retry.index);
+          last.attempts!.push(retry.attempts);
+          last.inputs.push(retry.input);
+        } else {
+          segments.push({
+            job: retry.job,
+            firstIndex: -1,
+            indices: [retry.index],
+            attempts: [retry.attempts],
+            inputs: [retry.input],
+          });
+        }
+      }
+      taken = retries.length;
+    }
+    for (let tries = 0; tries < this.jobs.size && taken < max; tries++) {
+      const job = this.jobs.next();
+      if (!job.hasReady()) continue;
+      const firstIndex = job.dispatched;
+      const inputs = job.take(max - taken);
+      if (inputs.length > 0) segments.push({ job, firstIndex, inputs });
+      taken += inputs.length;
+    }
+    return segments;
+  }
+
+  private send(worker: WorkerRecord, segment: Segment): void {
+    const { job, inputs, attempts } = segment;
+    const id = this.nextBatchId++;
+    try {
+      worker.handle.send({ type: 'run', batch: id, inputs, sentAt: epochNow() });
+    } catch {
+      if (!worker.handle.connected) {
+        // The worker is dying (its exit is on the way): these inputs never reached it.
+        for (let i = 0; i < inputs.length; i++) {
+          this.recovery.requeue({
+            job,
+            index: indexOf(segment, i),
+            input: inputs[i],
+            attempts: attempts?.[i] ?? NO_ATTEMPTS,
+          });
+        }
+        return;
+      }
+      this.sendOneByOne(worker, segment);
+      return;
+    }
+    this.track(id, worker, segment);
+  }
+
+  /** An input cannot be cloned: send them one by one, so only the bad ones fail. */
+  private sendOneByOne(worker: WorkerRecord, segment: Segment): void {
+    const { job, inputs, attempts } = segment;
+    for (let i = 0; i < inputs.length && !job.finished; i++) {
+      const index = indexOf(segment, i);
+      const single = this.nextBatchId++;
+      try {
+        worker.handle.send({ type: 'run', batch: single, inputs: [inputs[i]], sentAt: epochNow() });
+      } catch (error) {
+        job.settle(index, inputs[i], false, new DataCloneError('input', error));
+        continue;
+      }
+      const retried = attempts ? [attempts[i]!] : undefined;
+      this.track(single, worker, {
+        job,
+        firstIndex: index,
+        inputs: [inputs[i]],
+        attempts: retried,
+      });
+    }
+  }
+
+  private track(id: number, worker: WorkerRecord, segment: Segment): void {
+    const batch = this.tasks.track(id, worker, segment);
+    this.timeouts.add(batch, segment.job.timeout);
+  }
+}

@@ -1,0 +1,337 @@
+/**
+ * The private engine behind `Pool`: a coordinator over the modules beside it. It turns calls into
+ * jobs, routes the workers' messages and exits to the module that owns each, and reports the
+ * pool's state. Each input settles exactly once (the task table owns task states).
+ */
+import {
+  AbortError,
+  DataCloneError,
+  type PolyloopError,
+  PoolClosedError,
+  TaskError,
+  TaskModuleError,
+  WorkerCrashedError,
+} from '../errors.js';
+import type { WorkerToMain } from '../messages.js';
+import type { ResolvedOptions } from '../options.js';
+import { reviveError } from '../serialize-error.js';
+import { displayModule, initFailureMessage } from '../task-module.js';
+import type { Inputs, PoolStats } from '../types.js';
+import type { WorkerExit } from '../worker-handle.js';
+import { CrashRecovery, MAX_START_FAILURES } from './crash-recovery.js';
+import { Dispatcher } from './dispatcher.js';
+import { HangWatch } from './hang-watch.js';
+import { Job, type JobSink } from './job.js';
+import { Jobs } from './jobs.js';
+import { Stats } from './stats.js';
+import { TaskTable } from './task-table.js';
+import { Timeouts } from './timeouts.js';
+import { Window } from './window.js';
+import { type WorkerRecord, Workers } from './workers.js';
+
+export class Engine {
+  private readonly jobs = new Jobs();
+  private readonly counters = new Stats();
+  private readonly window: Window;
+  private readonly workers: Workers;
+  private readonly tasks: TaskTable;
+  private readonly hangWatch: HangWatch;
+  private readonly timeouts: Timeouts;
+  private readonly recovery: CrashRecovery;
+  private readonly dispatcher: Dispatcher;
+  private fatal: Error | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly moduleUrl: string,
+    private readonly options: ResolvedOptions,
+  ) {
+    this.window = new Window(options.concurrency);
+    this.workers = new Workers(moduleUrl, options, {
+      message: (worker, message) => this.onMessage(worker, message),
+      exit: (worker, exit) => this.onExit(worker, exit),
+      hasJobs: () => this.jobs.size > 0,
+    });
+    this.tasks = new TaskTable({
+      givenUpGrew: (worker) => this.hangWatch.watchGivenUp(worker),
+      drained: () => {
+        if (this.jobs.size === 0) this.workers.updateKeepAlive();
+      },
+    });
+    this.hangWatch = new HangWatch(this.tasks, this.workers);
+    this.timeouts = new Timeouts(this.tasks, this.workers, this.hangWatch);
+    this.recovery = new CrashRecovery(options.retries, this.tasks, this.counters);
+    this.dispatcher = new Dispatcher(
+      this.workers,
+      this.jobs,
+      this.window,
+      this.tasks,
+      this.timeouts,
+      this.recovery,
+    );
+    for (let i = 0; i < options.workers; i++) this.workers.spawn();
+  }
+
+  /** Start a job over `inputs`; its outcome goes to `sink`. */
+  submit(
+    inputs: Inputs<unknown>,
+    sink: JobSink,
+    call: { timeout: number; signal: AbortSignal | undefined; pacedByConsumer: boolean },
+  ): Job {
+    const job = new Job(
+      inputs,
+      {
+        settle: (index, input, ok, result) => {
+          if (ok) this.counters.done++;
+          else this.counters.failed++;
+          sink.settle(index, input, ok, result);
+        },
+        fail: (error) => {
+          this.dropJob(job);
+          sink.fail(error);
+        },
+        done: () => {
+          this.forgetJob(job);
+          sink.done();
+        },
+      },
+      {
+        timeout: call.timeout,
+        signal: call.signal,
+        lookahead: () => this.window.poolWindow(this.options.workers),
+        pacedByConsumer: call.pacedByConsumer,
+      },
+      () => this.dispatcher.dispatch(),
+    );
+    const refusal =
+      this.fatal ??
+      (this.closed ? closedError(call.pacedByConsumer) : undefined) ??
+      (call.signal?.aborted ? abortErrorFor(call.signal) : undefined);
+    if (refusal) {
+      job.stop();
+      queueMicrotask(() => sink.fail(refusal));
+      return job;
+    }
+    if (call.signal) {
+      const signal = call.signal;
+      const onAbort = (): void => this.failJob(job, abortErrorFor(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      job.cleanup = () => signal.removeEventListener('abort', onAbort);
+    }
+    this.jobs.add(job);
+    this.workers.setKeepAlive(true);
+    job.fetch();
+    // Dispatch on the next microtask, so the caller holds the job before any of it settles.
+    queueMicrotask(() => this.dispatcher.dispatch());
+    return job;
+  }
+
+  /**
+   * End a job and tell its caller `error`: stop pulling its inputs and fire `ctx.signal` of its
+   * tasks still running (its unsettled inputs are not reported one by one).
+   */
+  failJob(job: Job, error: Error): void {
+    // The job's sink (see submit) drops the job before reporting the failure. A job is active
+    // exactly until it finishes, so this check is O(1).
+    if (!job.finished) job.sink.fail(error);
+  }
+
+  /** End a job without telling its caller (its consumer is gone, or it already failed). */
+  dropJob(job: Job): void {
+    job.stop();
+    for (const batch of this.tasks.batchesOf(job)) {
+      const offsets = this.tasks.giveUp(batch);
+      this.workers.abortTasks(batch, offsets, 'abort');
+      // A task blocking its worker's loop cannot hear the abort: if the worker stays silent, it
+      // is hung, and its other tasks must run again elsewhere.
+      const state = batch.worker.state;
+      if (offsets.length > 0 && (state === 'ready' || state === 'closing'))
+        this.hangWatch.watch(batch.worker);
+    }
+    this.forgetJob(job);
+  }
+
+  /** The consumer of a stream took `count` results: it may pull more. */
+  release(job: Job, count: number): void {
+    job.release(count);
+    // A consumer takes results one by one; dealing once per turn of the loop is plenty.
+    this.dispatcher.dispatchSoon();
+  }
+
+  /** Resolves once every worker has started (imported the task module and run `setup`). */
+  ready(): Promise<void> {
+    if (this.fatal) return Promise.reject(this.fatal);
+    if (this.closed) return Promise.reject(new PoolClosedError());
+    return this.workers.whenReady();
+  }
+
+  stats(): PoolStats {
+    const queued = this.recovery.waiting + this.jobs.undealt();
+    return this.counters.snapshot(this.workers.list, queued);
+  }
+
+  /** Resolves once no job is active (every input pulled and settled). */
+  whenIdle(): Promise<void> {
+    return this.jobs.whenIdle();
+  }
+
+  /** No more jobs; stop the workers once the active jobs are done. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.whenIdle();
+    this.timeouts.clear();
+    const workers = this.workers.list;
+    for (const worker of workers) if (worker.state !== 'gone') worker.state = 'closing';
+    // Hold the process open until the workers are really gone.
+    this.workers.updateKeepAlive();
+    await Promise.all(
+      workers.map(async (worker) => {
+        if (worker.state === 'gone') return;
+        try {
+          worker.handle.send({ type: 'close' });
+        } catch {
+          // Already gone: terminate below is a no-op then.
+        }
+        // Every call has settled: whatever still runs there was given up on.
+        this.hangWatch.watchGivenUp(worker);
+        await worker.handle.exited;
+      }),
+    );
+  }
+
+  /** Abort every job (each unsettled task settles with AbortError) and stop the workers now. */
+  async destroy(): Promise<void> {
+    this.closed = true;
+    this.workers.rejectWaiters(new PoolClosedError());
+    const error = new AbortError('The pool was destroyed');
+    for (const job of this.jobs.snapshot()) this.failJob(job, error);
+    this.timeouts.clear();
+    await Promise.all(
+      this.workers.list.map((worker) => {
+        worker.state = 'gone';
+        // Hold the process open until they are gone (see updateKeepAlive): code after
+        // `await destroy()` must run.
+        worker.handle.setKeepAlive(true);
+        return worker.handle.terminate();
+      }),
+    );
+  }
+
+  private onMessage(worker: WorkerRecord, message: WorkerToMain): void {
+    const now = performance.now();
+    worker.silence.lastHeard = now;
+    switch (message.type) {
+      case 'ready':
+        this.workers.onReady(worker);
+        this.recovery.onReady();
+        this.dispatcher.dispatch();
+        break;
+      case 'results':
+        this.onResults(worker, message);
+        break;
+      case 'idle':
+        if (this.window.onIdle(worker.tasks.running, this.workers.anyStarting())) {
+          this.dispatcher.dispatch();
+        }
+        break;
+      case 'crash':
+        // Handled by the process handle, which names the cause in the exit.
+        break;
+      case 'alive':
+        break;
+      case 'stats':
+        this.counters.onLoadReport(worker, message, now);
+        break;
+      case 'init-error': {
+        const cause = reviveError(message.error);
+        const reason = initFailureMessage(message.reason, cause);
+        this.onFatal(new TaskModuleError(displayModule(this.moduleUrl), reason, { cause }));
+        break;
+      }
+    }
+  }
+
+  private onResults(worker: WorkerRecord, message: Extract<WorkerToMain, { type: 'results' }>) {
+    const { okRuns, okOffsets, values, failures } = message;
+    const batches = worker.tasks.batches;
+    let i = 0;
+    for (let run = 0; run < okRuns.length; run += 2) {
+      const batch = batches.get(okRuns[run]!);
+      const end = i + okRuns[run + 1]!;
+      // An unknown batch was settled and dropped already (its worker was replaced, say).
+      if (batch !== undefined)
+        for (; i < end; i++) this.tasks.onTaskEnded(batch, okOffsets[i]!, true, values[i]);
+      i = end;
+    }
+    for (const failure of failures) {
+      const failed = batches.get(failure.batch);
+      if (failed === undefined) continue;
+      const cause = reviveError(failure.error);
+      const error =
+        failure.kind === 'threw' ? new TaskError(cause) : new DataCloneError('output', cause);
+      this.tasks.onTaskEnded(failed, failure.offset, false, error);
+    }
+    this.dispatcher.dispatch();
+  }
+
+  private onExit(worker: WorkerRecord, exit: WorkerExit): void {
+    const expected = worker.state === 'closing' || worker.state === 'gone';
+    const diedAtStart = worker.state === 'starting';
+    const replaced = worker.state === 'replacing';
+    this.workers.remove(worker);
+    if (expected) return;
+    if (diedAtStart && this.recovery.diedAtStart()) {
+      // Respawning a worker that cannot start would loop forever: fail everything instead.
+      const cause = exit.error ?? new Error(`Worker exited with code ${exit.code}`);
+      this.onFatal(
+        new WorkerCrashedError(
+          `${MAX_START_FAILURES} workers in a row died before they were ready: ${cause.message}`,
+          { cause },
+        ),
+      );
+      return;
+    }
+    // Its tasks run again elsewhere or fail; a fresh worker takes its place.
+    this.recovery.recover(worker, exit, replaced);
+    if (!this.fatal && (!this.closed || this.jobs.size > 0)) this.workers.spawn();
+    this.dispatcher.dispatch();
+  }
+
+  private onFatal(error: PolyloopError): void {
+    if (this.fatal) return;
+    this.fatal = error;
+    this.workers.rejectWaiters(error);
+    for (const job of this.jobs.snapshot()) job.sink.fail(error);
+    for (const worker of this.workers.list) {
+      worker.state = 'gone';
+      void worker.handle.terminate();
+    }
+  }
+
+  /** The job has finished (settled, failed or dropped): forget it. */
+  private forgetJob(job: Job): void {
+    if (!this.jobs.delete(job)) return;
+    this.tasks.forgetJob(job);
+    // Its re-runs will not run: with no job left, all go now, so none holds its input (otherwise
+    // they are dropped when next dealt).
+    if (this.jobs.size === 0) this.recovery.clear();
+    job.cleanup?.();
+    if (this.jobs.size === 0) {
+      this.workers.updateKeepAlive();
+      this.jobs.notifyIdle();
+    }
+  }
+}
+
+/** A stream's job starts on its first next(), so one made before close() may still be refused. */
+function closedError(stream: boolean): PoolClosedError {
+  return stream
+    ? new PoolClosedError(
+        'The pool is closed: a stream starts on its first next(), which came after close()',
+      )
+    : new PoolClosedError();
+}
+
+function abortErrorFor(signal: AbortSignal): AbortError {
+  return new AbortError('The task was aborted', { cause: signal.reason });
+}

@@ -1,0 +1,143 @@
+/**
+ * Telling a blocked worker from a busy one, and replacing it. A worker with tasks talks at least
+ * every few ms (results, idle and load reports, a heartbeat); one that stays silent past a
+ * deadline has a task blocking its event loop (an endless loop, a CPU hog), which no signal can
+ * stop. Also: tasks given up on that ignore their signal and never end hold their places for
+ * good; once they hold half of a worker's, it is replaced too.
+ */
+import { TimeoutError } from '../errors.js';
+import type { Batch, TaskTable } from './task-table.js';
+import type { WorkerRecord, Workers } from './workers.js';
+
+/** How long a worker with a timed-out task may stay silent before it counts as hung. */
+const HANG_GRACE_MS = 1000;
+/**
+ * A worker with tasks talks at least every few ms; one silent this long at a deadline may be
+ * blocked, so its overdue tasks wait for the hang watch's verdict. It exceeds the worker's 40 ms
+ * heartbeat (worker-entry.ts), so a worker whose loop turns is never taken for silent.
+ */
+export const SILENCE_MS = 100;
+/**
+ * Tasks given up on (timed out, aborted) keep their places until they end. Once such tasks have
+ * held at least half of a worker's running places this long, the worker is replaced (its other
+ * tasks run again, uncounted): neither a long run nor close() can be stalled by them.
+ */
+const GIVEN_UP_GRACE_MS = 1000;
+
+/** A worker's silence, as the hang watch keeps it. */
+export interface Silence {
+  /** When the worker last sent anything: a blocked event loop sends nothing. */
+  lastHeard: number;
+  /** Tasks past their deadline while the worker was silent, awaiting the watch's verdict. */
+  readonly overdue: Array<{ batch: Batch; offset: number }>;
+  hangTimer: NodeJS.Timeout | undefined;
+  givenUpTimer: NodeJS.Timeout | undefined;
+  /** Replaced for another task's fault (a known culprit, given-up tasks): re-runs are free. */
+  rerunsAreFree: boolean;
+}
+
+export function newSilence(): Silence {
+  return {
+    lastHeard: performance.now(),
+    overdue: [],
+    hangTimer: undefined,
+    givenUpTimer: undefined,
+    rerunsAreFree: false,
+  };
+}
+
+export class HangWatch {
+  constructor(
+    private readonly tasks: TaskTable,
+    private readonly workers: Workers,
+  ) {}
+
+  /** Whether the worker has said nothing for SILENCE_MS: its loop may be blocked. */
+  isSilent(worker: WorkerRecord, now: number): boolean {
+    return now - worker.silence.lastHeard > SILENCE_MS;
+  }
+
+  /** Tasks past their deadline on a silent worker: the watch settles them once it decides. */
+  holdOverdue(worker: WorkerRecord, batch: Batch, offsets: number[]): void {
+    for (const offset of offsets) worker.silence.overdue.push({ batch, offset });
+    this.watch(worker);
+  }
+
+  /**
+   * A task was given up on and should end once its signal fires. If its worker then says nothing
+   * at all for HANG_GRACE_MS — no result, no idle report — a task is blocking its event loop:
+   * replace the worker. The culprit, when the worker could say which task it was inside (its
+   * synchronous part), settles with TimeoutError; tasks merely stuck behind it run again
+   * elsewhere. Otherwise every task past its deadline there times out.
+   */
+  watch(worker: WorkerRecord): void {
+    const silence = worker.silence;
+    if (silence.hangTimer) return;
+    const since = performance.now();
+    silence.hangTimer = setTimeout(() => {
+      silence.hangTimer = undefined;
+      const overdue = silence.overdue.splice(0);
+      // A closing worker is watched too: close() waits for it, so a blocked one must go.
+      if (worker.state !== 'ready' && worker.state !== 'closing') return;
+      const silent = silence.lastHeard <= since && worker.tasks.running > 0;
+      const now = performance.now();
+      const culprit = silent ? this.syncTaskOf(worker) : undefined;
+      // A known culprit still within its own timeout is a long task, not a hang: leave it be —
+      // unless its caller gave up on it (aborted), when nobody waits for it any more.
+      const hung =
+        silent &&
+        (culprit === undefined ||
+          culprit.batch.deadline <= now ||
+          this.tasks.isGivenUp(culprit.batch, culprit.offset));
+      for (const { batch, offset } of overdue) {
+        if (!this.tasks.isUnsettled(batch, offset)) continue;
+        if (hung && culprit && !(batch === culprit.batch && offset === culprit.offset)) continue;
+        this.tasks.settleWhileRunning(batch, offset, new TimeoutError(batch.job.timeout));
+        if (!hung) this.workers.abortTasks(batch, [offset], 'timeout');
+      }
+      if (!hung) {
+        if (silence.overdue.length > 0) this.watch(worker);
+        return;
+      }
+      if (culprit)
+        this.tasks.settleWhileRunning(
+          culprit.batch,
+          culprit.offset,
+          new TimeoutError(culprit.batch.job.timeout),
+        );
+      // Its other tasks were stuck behind a known culprit: they run again without it counting.
+      this.workers.replace(worker, culprit !== undefined);
+    }, HANG_GRACE_MS);
+    silence.hangTimer.unref();
+  }
+
+  /** Replace the worker if given-up tasks still hold half its places after GIVEN_UP_GRACE_MS. */
+  watchGivenUp(worker: WorkerRecord): void {
+    const silence = worker.silence;
+    if (silence.givenUpTimer || worker.tasks.givenUp === 0) return;
+    silence.givenUpTimer = setTimeout(() => {
+      silence.givenUpTimer = undefined;
+      if (worker.state !== 'ready' && worker.state !== 'closing') return;
+      const { givenUp, running } = worker.tasks;
+      if (givenUp === 0) return;
+      if (givenUp * 2 < running) return; // re-armed as their share grows
+      // Its live tasks are not at fault: they run again without counting as a retry.
+      this.workers.replace(worker, true);
+    }, GIVEN_UP_GRACE_MS);
+    silence.givenUpTimer.unref();
+  }
+
+  /**
+   * The task the blocked loop is inside, if the worker could note it (its synchronous part).
+   * Settled counts too: a task that timed out while the loop still answered, and blocked it
+   * afterwards, is still the culprit.
+   */
+  private syncTaskOf(worker: WorkerRecord): { batch: Batch; offset: number } | undefined {
+    const noted = worker.syncTask[0];
+    if (noted === undefined || noted === -1) return undefined;
+    const batch = worker.tasks.batches.get(noted);
+    const offset = worker.syncTask[1]!;
+    if (batch && !this.tasks.hasEnded(batch, offset)) return { batch, offset };
+    return undefined;
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Every task on a worker, and the only writer of its state. A task is (batch, offset): a batch is
+ * the tasks of one 'run' message, tracked as a whole — a few array slots per task, no object, map
+ * entry or promise per task. A task settles for its caller exactly once: when its worker reports
+ * its end, or earlier (a timeout, an abort) while it keeps running and keeps its place; or when
+ * its worker dies (crash recovery settles or re-queues it).
+ */
+import type { Attempts } from './attempts.js';
+import type { Job } from './job.js';
+import type { WorkerRecord } from './workers.js';
+
+/** Task states within a batch. */
+const RUNNING = 0;
+/** Settled for the caller (timed out, aborted): given up on, but still running on its worker. */
+const GIVEN_UP = 1;
+const ENDED = 2;
+
+/** Inputs of one job taken for dispatch; a batch once sent. */
+export interface Segment {
+  readonly job: Job;
+  /** The input index of position 0, when the positions are consecutive indices (else -1). */
+  readonly firstIndex: number;
+  /** Explicit input indices (retried or dealt tasks), instead of `firstIndex + position`. */
+  readonly indices?: number[] | undefined;
+  /** Earlier runs cut short by dying workers; undefined: none for any. */
+  readonly attempts?: Attempts[] | undefined;
+  readonly inputs: unknown[];
+}
+
+export interface Batch extends Segment {
+  readonly id: number;
+  readonly worker: WorkerRecord;
+  readonly state: Uint8Array;
+  /** Tasks the worker has not reported ended. */
+  running: number;
+  /** Tasks not yet settled for the caller. */
+  unsettled: number;
+  readonly deadline: number;
+  /** For the deadline queue: nothing left to time out. */
+  readonly settled: boolean;
+}
+
+/** A worker's share of the table. */
+export interface WorkerTasks {
+  /** Batches with tasks still running on this worker. */
+  readonly batches: Map<number, Batch>;
+  /** Tasks running on this worker, settled or not: what counts against the window. */
+  running: number;
+  /** Tasks given up on (timed out, aborted) that still run here, holding places. */
+  givenUp: number;
+}
+
+export function emptyTasks(): WorkerTasks {
+  return { batches: new Map(), running: 0, givenUp: 0 };
+}
+
+export interface TaskTableEvents {
+  /** The share of given-up tasks on a worker may have grown. */
+  givenUpGrew(worker: WorkerRecord): void;
+  /** A worker's last running task ended. */
+  drained(worker: WorkerRecord): void;
+}
+
+export class TaskTable {
+  /** Each active job's batches still on workers. */
+  private readonly byJob = new Map<Job, Set<Batch>>();
+
+  constructor(private readonly events: TaskTableEvents) {}
+
+  /** Record a batch just sent to `worker`. */
+  track(id: number, worker: WorkerRecord, segment: Segment): Batch {
+    const { job, inputs } = segment;
+    const n = inputs.length;
+    const batch: Batch = {
+      id,
+      job,
+      worker,
+      firstIndex: segment.firstIndex,
+      indices: segment.indices,
+      inputs,
+      attempts: segment.attempts,
+      state: new Uint8Array(n),
+      running: n,
+      unsettled: n,
+      deadline: performance.now() + job.timeout,
+      get settled() {
+        return this.unsettled === 0;
+      },
+    };
+    worker.tasks.batches.set(id, batch);
+    let batches = this.byJob.get(job);
+    if (!batches) {
+      batches = new Set();
+      this.byJob.set(job, batches);
+    }
+    batches.add(batch);
+    worker.tasks.running += n;
+    return batch;
+  }
+
+  /** The worker reported the task ended: settle it unless a timeout or abort already did. */
+  onTaskEnded(batch: Batch, offset: number, ok: boolean, result: unknown): void {
+    const state = batch.state[offset];
+    if (state === ENDED || state === undefined) return;
+    batch.state[offset] = ENDED;
+    if (state === RUNNING) {
+      batch.unsettled--;
+      batch.job.settle(indexOf(batch, offset), batch.inputs[offset], ok, result);
+    }
+    batch.inputs[offset] = undefined;
+    const worker = batch.worker;
+    const tasks = worker.tasks;
+    if (state === GIVEN_UP) tasks.givenUp--;
+    else if (tasks.givenUp > 0) this.events.givenUpGrew(worker);
+    if (--tasks.running === 0) this.events.drained(worker);
+    if (--batch.running === 0) {
+      tasks.batches.delete(batch.id);
+      this.byJob.get(batch.job)?.delete(batch);
+    }
+  }
+
+  /** Settle a task for its caller while it keeps running (and keeps its place) on its worker. */
+  settleWhileRunning(batch: Batch, offset: number, error: Error): void {
+    if (batch.state[offset] !== RUNNING) return;
+    batch.state[offset] = GIVEN_UP;
+    batch.unsettled--;
+    batch.worker.tasks.givenUp++;
+    this.events.givenUpGrew(batch.worker);
+    batch.job.settle(indexOf(batch, offset), batch.inputs[offset], false, error);
+  }
+
+  /** Give up on a batch's unsettled tasks without telling their caller; returns their offsets. */
+  giveUp(batch: Batch): number[] {
+    const offsets: number[] = [];
+    for (let offset = 0; offset < batch.state.length; offset++) {
+      if (batch.state[offset] !== RUNNING) continue;
+      batch.state[offset] = GIVEN_UP;
+      batch.unsettled--;
+      offsets.push(offset);
+    }
+    batch.worker.tasks.givenUp += offsets.length;
+    this.events.givenUpGrew(batch.worker);
+    return offsets;
+  }
+
+  /**
+   * A worker died: every task on it has ended. `lost` sees each task its caller still waits for,
+   * to run it again or fail it (`settleLost`); it may finish jobs, whose other tasks are then
+   * given up on before the loop reaches them.
+   */
+  clearWorker(worker: WorkerRecord, lost: (batch: Batch, offset: number) => void): void {
+    const { batches } = worker.tasks;
+    for (const batch of batches.values()) {
+      for (let offset = 0; offset < batch.state.length; offset++) {
+        const state = batch.state[offset];
+        batch.state[offset] = ENDED;
+        if (state !== RUNNING || batch.job.finished) continue;
+        lost(batch, offset);
+      }
+    }
+    for (const batch of batches.values()) this.byJob.get(batch.job)?.delete(batch);
+    batches.clear();
+    worker.tasks.running = 0;
+  }
+
+  /** Settle a task whose worker died, for good. */
+  settleLost(batch: Batch, offset: number, error: Error): void {
+    batch.unsettled--;
+    batch.job.settle(indexOf(batch, offset), batch.inputs[offset], false, error);
+  }
+
+  /** Offsets of the tasks of a batch still running and unsettled. */
+  unsettledOffsets(batch: Batch): number[] {
+    const offsets: number[] = [];
+    for (let offset = 0; offset < batch.state.length; offset++) {
+      if (batch.state[offset] === RUNNING) offsets.push(offset);
+    }
+    return offsets;
+  }
+
+  isUnsettled(batch: Batch, offset: number): boolean {
+    return batch.state[offset] === RUNNING;
+  }
+
+  isGivenUp(batch: Batch, offset: number): boolean {
+    return batch.state[offset] === GIVEN_UP;
+  }
+
+  hasEnded(batch: Batch, offset: number): boolean {
+    return batch.state[offset] === ENDED;
+  }
+
+  /** The job's batches still on workers. */
+  batchesOf(job: Job): Batch[] {
+    return [...(this.byJob.get(job) ?? [])];
+  }
+
+  forgetJob(job: Job): void {
+    this.byJob.delete(job);
+  }
+}
+
+/** The input index of position `offset` in a batch or segment. */
+export function indexOf(
+  run: { readonly firstIndex: number; readonly indices?: number[] | undefined },
+  offset: number,
+): number {
+  return run.indices ? run.indices[offset]! : run.firstIndex + offset;
+}

@@ -1,0 +1,160 @@
+/**
+ * The pool's workers: starting them, their states, who waits for them to be ready, whether they
+ * keep the process alive, and the messages that stop their tasks or themselves. Each worker's
+ * record groups its state by owner: `tasks` (the task table), `silence` (the hang watch),
+ * `load` (stats); the rest is this module's.
+ */
+import type { WorkerInit, WorkerToMain } from '../messages.js';
+import type { ResolvedOptions } from '../options.js';
+import { startProcessWorker } from '../process-worker.js';
+import { startThreadWorker } from '../thread-worker.js';
+import type { WorkerExit, WorkerHandle } from '../worker-handle.js';
+import { newSilence, type Silence } from './hang-watch.js';
+import { initialLoad, STATS_MS, type WorkerLoad } from './stats.js';
+import { type Batch, emptyTasks, type WorkerTasks } from './task-table.js';
+
+/** A worker checks whether its loop is idle this often while it has tasks (see Window). */
+const IDLE_CHECK_MS = 5;
+/** A worker reports results when this many are pending, or after FLUSH_DELAY_MS. */
+const FLUSH_COUNT = 256;
+const FLUSH_DELAY_MS = 4;
+
+export interface WorkerRecord {
+  readonly id: number;
+  readonly handle: WorkerHandle;
+  /** 'replacing': being terminated for a hang or for given-up tasks; a new worker follows. */
+  state: 'starting' | 'ready' | 'replacing' | 'closing' | 'gone';
+  /**
+   * The (batch, offset) of the task whose synchronous part the worker is running, or -1: shared
+   * with a thread, reported by a process's watchdog. Read only once its loop is found blocked,
+   * or once it died, to tell the culprit from bystanders.
+   */
+  readonly syncTask: Int32Array;
+  readonly tasks: WorkerTasks;
+  readonly silence: Silence;
+  load: WorkerLoad;
+}
+
+export interface WorkersEvents {
+  message(worker: WorkerRecord, message: WorkerToMain): void;
+  exit(worker: WorkerRecord, exit: WorkerExit): void;
+  /** Whether a job is active (see updateKeepAlive). */
+  hasJobs(): boolean;
+}
+
+export class Workers {
+  readonly list: WorkerRecord[] = [];
+  private nextId = 0;
+  private readonly readyWaiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
+
+  constructor(
+    private readonly moduleUrl: string,
+    private readonly options: ResolvedOptions,
+    private readonly events: WorkersEvents,
+  ) {}
+
+  spawn(): void {
+    const id = this.nextId++;
+    // Where the worker notes the task its loop is inside: shared with a thread; a process's
+    // watchdog reports it instead (see process-worker.ts).
+    const thread = this.options.backend === 'thread';
+    const size = 2 * Int32Array.BYTES_PER_ELEMENT;
+    const syncTask = new Int32Array(thread ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
+    syncTask.fill(-1);
+    const init: WorkerInit = {
+      moduleUrl: this.moduleUrl,
+      current: thread ? syncTask : undefined,
+      workerId: id,
+      flushCount: FLUSH_COUNT,
+      flushDelayMs: FLUSH_DELAY_MS,
+      idleCheckMs: IDLE_CHECK_MS,
+      statsMs: STATS_MS,
+    };
+    const events = {
+      message: (message: WorkerToMain) => this.events.message(worker, message),
+      exit: (exit: WorkerExit) => this.events.exit(worker, exit),
+    };
+    const limits = { maxMemoryMb: this.options.maxMemoryMb };
+    const worker: WorkerRecord = {
+      id,
+      state: 'starting',
+      syncTask,
+      tasks: emptyTasks(),
+      silence: newSilence(),
+      load: initialLoad(),
+      handle: thread
+        ? startThreadWorker(init, events, limits)
+        : startProcessWorker(init, events, limits, syncTask),
+    };
+    worker.handle.setKeepAlive(this.events.hasJobs() || this.readyWaiters.length > 0);
+    this.list.push(worker);
+  }
+
+  /** The worker is gone: forget it. */
+  remove(worker: WorkerRecord): void {
+    worker.state = 'gone';
+    const index = this.list.indexOf(worker);
+    if (index !== -1) this.list.splice(index, 1);
+  }
+
+  anyStarting(): boolean {
+    return this.list.some((worker) => worker.state === 'starting');
+  }
+
+  /** Resolves once no worker is starting. */
+  whenReady(): Promise<void> {
+    if (!this.anyStarting()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.readyWaiters.push({ resolve, reject });
+      this.updateKeepAlive();
+    });
+  }
+
+  onReady(worker: WorkerRecord): void {
+    if (worker.state === 'starting') worker.state = 'ready';
+    if (this.anyStarting()) return;
+    for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
+    this.updateKeepAlive();
+  }
+
+  rejectWaiters(error: Error): void {
+    for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
+  }
+
+  /**
+   * Workers keep the process alive while there is work: a job, a task still running (one that
+   * timed out, say), a wait for them to start or to exit. An idle pool someone forgot to close
+   * must not hang the program.
+   */
+  updateKeepAlive(): void {
+    this.setKeepAlive(
+      this.events.hasJobs() ||
+        this.readyWaiters.length > 0 ||
+        this.list.some(
+          (worker) =>
+            worker.tasks.running > 0 || worker.state === 'closing' || worker.state === 'gone',
+        ),
+    );
+  }
+
+  setKeepAlive(keepAlive: boolean): void {
+    for (const worker of this.list) worker.handle.setKeepAlive(keepAlive);
+  }
+
+  /** Fire the signals of tasks given up on: they should end soon and free their places. */
+  abortTasks(batch: Batch, offsets: number[], reason: 'timeout' | 'abort'): void {
+    if (offsets.length === 0 || batch.worker.state === 'gone') return;
+    try {
+      batch.worker.handle.send({ type: 'abort', batch: batch.id, offsets, reason });
+    } catch {
+      // The worker is on its way out; its exit handler deals with its tasks.
+    }
+  }
+
+  /** Terminate a worker that cannot go on (a blocked loop, given-up tasks holding its places). */
+  replace(worker: WorkerRecord, rerunsAreFree: boolean): void {
+    worker.silence.rerunsAreFree = rerunsAreFree;
+    if (worker.state === 'ready') worker.state = 'replacing';
+    void worker.handle.terminate();
+  }
+}
