@@ -141,8 +141,7 @@ describe('the task table', () => {
       sink,
       {
         timeout: Number.POSITIVE_INFINITY,
-        signal: undefined,
-        lookahead: () => 100,
+        poolWindow: () => 100,
         pacedByConsumer: false,
       },
       () => {},

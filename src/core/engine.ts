@@ -97,8 +97,7 @@ export class Engine {
       },
       {
         timeout: call.timeout,
-        signal: call.signal,
-        lookahead: () => this.window.poolWindow(this.options.workers),
+        poolWindow: () => this.window.poolWindow(this.options.workers),
         pacedByConsumer: call.pacedByConsumer,
       },
       () => this.dispatcher.dispatch(),
@@ -120,7 +119,7 @@ export class Engine {
     }
     this.jobs.add(job);
     this.workers.setKeepAlive(true);
-    job.fetch();
+    job.prefetch();
     // Dispatch on the next microtask, so the caller holds the job before any of it settles.
     queueMicrotask(() => this.dispatcher.dispatch());
     return job;

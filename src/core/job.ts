@@ -1,7 +1,7 @@
 /**
  * A job is one `run`, `map` or `stream` call: a lazily pulled input source, and a sink for its
- * settled tasks. It never pulls more than `lookahead` inputs beyond what its consumer has taken,
- * which is what bounds memory on an endless input stream.
+ * settled tasks. It never pulls more inputs than the pool window beyond what its consumer has
+ * taken, which is what bounds memory on an endless input stream.
  */
 import type { Inputs } from '../types.js';
 
@@ -16,9 +16,11 @@ export interface JobSink {
 
 export interface JobOptions {
   readonly timeout: number;
-  readonly signal: AbortSignal | undefined;
-  /** The most inputs pulled and not yet released; read each time (the pool's window grows). */
-  readonly lookahead: () => number;
+  /**
+   * The most inputs pulled and not yet released: the pool window (every worker's window). Read
+   * each time: the window grows.
+   */
+  readonly poolWindow: () => number;
   /** Whether the consumer says when it took a result (a stream); otherwise settling releases it. */
   readonly pacedByConsumer: boolean;
 }
@@ -28,7 +30,6 @@ const ASYNC_PREFETCH = 256;
 
 export class Job {
   readonly timeout: number;
-  readonly signal: AbortSignal | undefined;
   /** Inputs taken from the source so far; also the next input's index. */
   pulled = 0;
   /** Inputs handed to the dispatcher; also the index of the next one handed out. */
@@ -41,7 +42,7 @@ export class Job {
   released = 0;
   finished = false;
 
-  private readonly lookahead: () => number;
+  private readonly poolWindow: () => number;
   private readonly pacedByConsumer: boolean;
   /** Arrays are read by index: no iterator result object per input on the hot path. */
   private readonly array: readonly unknown[] | undefined;
@@ -62,8 +63,7 @@ export class Job {
     private readonly onReadable: () => void,
   ) {
     this.timeout = options.timeout;
-    this.signal = options.signal;
-    this.lookahead = options.lookahead;
+    this.poolWindow = options.poolWindow;
     this.pacedByConsumer = options.pacedByConsumer;
     if (Array.isArray(inputs)) {
       this.array = inputs;
@@ -83,7 +83,7 @@ export class Job {
    * of the consumer than the window.
    */
   private room(): number {
-    return this.lookahead() - (this.dispatched - this.released);
+    return this.poolWindow() - (this.dispatched - this.released);
   }
 
   /** Whether `take` could return something right now. */
@@ -91,7 +91,7 @@ export class Job {
     if (this.finished || this.inputsEnded || this.room() <= 0) return false;
     if (this.async) {
       // The window may have grown since the buffer was last filled.
-      if (this.buffer.length === 0) this.fetch();
+      if (this.buffer.length === 0) this.prefetch();
       return this.buffer.length > 0;
     }
     return !this.exhausted || this.buffer.length > 0;
@@ -155,18 +155,18 @@ export class Job {
     this.inFlight += taken;
     this.dispatched += taken;
     // Refill after counting what was taken: the room left depends on it.
-    if (this.async) this.fetch();
+    if (this.async) this.prefetch();
     return out;
   }
 
   /** Keep a small buffer of an async source's inputs ready for the dispatcher. */
-  fetch(): void {
+  prefetch(): void {
     if (!this.async || this.fetching || this.exhausted || this.finished) return;
     this.fetching = true;
-    void this.fetchLoop(this.async);
+    void this.prefetchLoop(this.async);
   }
 
-  private async fetchLoop(source: AsyncIterator<unknown>): Promise<void> {
+  private async prefetchLoop(source: AsyncIterator<unknown>): Promise<void> {
     try {
       while (
         !this.exhausted &&
@@ -221,7 +221,7 @@ export class Job {
   /** The consumer took results: there may be room to pull more. */
   release(count: number): void {
     this.released += count;
-    if (this.async) this.fetch();
+    if (this.async) this.prefetch();
     else if (this.inFlight === 0 && this.pacedByConsumer) {
       this.peekEnd();
       this.checkDone();
