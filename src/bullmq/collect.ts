@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, Queue } from 'bullmq';
-import { IndexSet } from '../cli/index-set.js';
+import { IndexSet } from '../records/index-set.js';
 import { openQueue, type QueueTarget, whenConnected } from './connection.js';
 import { pending, type QueueCounts, queueCounts } from './counts.js';
 import { recordedInputCount } from './enqueue.js';

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import { Worker as BullWorker, DelayedError, type Job, UnrecoverableError } from 'bullmq';
-import { errorInfo, OUTPUT_NOT_JSON, recordOf } from '../cli/records.js';
 import { TaskModuleError } from '../errors.js';
 import type { PoolOptions } from '../options.js';
 import { Pool } from '../pool.js';
+import { errorInfo, OUTPUT_NOT_JSON, recordOf } from '../records/format.js';
 import type { TaskModule } from '../types.js';
 import { connectionOf, type QueueTarget, whenConnected } from './connection.js';
 import type { JobData, QueueRecord } from './job-data.js';

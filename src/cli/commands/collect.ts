@@ -2,19 +2,16 @@
  * `polyloop collect`: the records of a queue's finished jobs as JSONL — the same records as
  * `polyloop run`, one per input — optionally following the queue until every input has one.
  */
-import {
-  loadQueueLibrary,
-  QUEUE_OPTIONS,
-  QUEUE_OPTIONS_HELP,
-  targetOf,
-} from '../../bullmq/cli-shared.js';
+
 import type { CollectProgress } from '../../bullmq/index.js';
-import { StatusLine } from '../../bullmq/status-line.js';
 import { integerOption, parseCommand } from '../args.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED } from '../exit-codes.js';
 import { count, duration } from '../format.js';
 import { JsonlWriter } from '../jsonl-output.js';
 import { Progress } from '../progress.js';
+import { QUEUE_OPTIONS, QUEUE_OPTIONS_HELP, targetOf } from '../queue/arguments.js';
+import { loadQueueLibrary } from '../queue/library.js';
+import { StatusLine } from '../queue/status-line.js';
 import { UsageError } from '../usage-error.js';
 import { assertWritable } from '../writable.js';
 

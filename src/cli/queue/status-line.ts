@@ -2,7 +2,7 @@
  * One status line on stderr for the queue commands: redrawn in place on a terminal, printed every
  * few seconds otherwise (logs, CI), and a last line at the end.
  */
-import type { ProgressMode } from '../cli/progress.js';
+import type { ProgressMode } from '../progress.js';
 
 const PLAIN_EVERY_MS = 5000;
 
