@@ -1,14 +1,8 @@
 import type { Queue } from 'bullmq';
+import type { ErrorInfo } from '../records/format.js';
 import { openQueue, type QueueTarget, whenConnected } from './connection.js';
 import { jobTotal, queueCounts } from './counts.js';
-import {
-  type ErrorInfo,
-  JOB_NAME,
-  type JobData,
-  jobIdOf,
-  META_KEY_SUFFIX,
-  META_TOTAL_FIELD,
-} from './job-data.js';
+import { JOB_NAME, type JobData, jobIdOf, META_KEY_SUFFIX, META_TOTAL_FIELD } from './job-data.js';
 import { nonNegative, positiveInteger } from './validate.js';
 
 /** Options of `enqueueInputs`. */
