@@ -37,9 +37,9 @@ export type EnqueueItem =
   | { readonly index: number; readonly input: unknown }
   | { readonly index: number; readonly inputError: ErrorInfo };
 
-export const DEFAULT_ATTEMPTS = 3;
-export const DEFAULT_BACKOFF = 1000;
-export const DEFAULT_CHUNK_SIZE = 1000;
+const DEFAULT_ATTEMPTS = 3;
+const DEFAULT_BACKOFF = 1000;
+const DEFAULT_CHUNK_SIZE = 1000;
 
 /**
  * Add one job per input to the queue, the input's 0-based position being its index (and its job

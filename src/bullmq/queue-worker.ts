@@ -53,7 +53,7 @@ export interface QueueWorkerCounts {
   readonly retried: number;
 }
 
-export const DEFAULT_MAX_STALLED_COUNT = 2;
+const DEFAULT_MAX_STALLED_COUNT = 2;
 /**
  * CPU-bound tasks gain nothing from more jobs in hand than a core can run, and every job in hand
  * has a lock to renew and is what a machine's death delays; I/O-bound tasks want the pool's whole

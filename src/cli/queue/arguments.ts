@@ -2,7 +2,7 @@
 import type { QueueTarget } from '../../bullmq/connection.js';
 import { UsageError } from '../usage-error.js';
 
-export const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
+const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
 
 /** `parseArgs` specs of the options every queue command takes. */
 export const QUEUE_OPTIONS = {
