@@ -109,13 +109,14 @@ export async function main(argv: string[]): Promise<number> {
   status.finish(
     `${count(values + errors)} records (${count(errors)} errors) in ${duration(performance.now() - started)}` +
       (stop.signal.aborted ? ' — interrupted' : options.follow ? '' : unfinished) +
-      (last ? ` — queue: ${totals(last)}` : ''),
+      (last ? ` — queue: ${totals(last).join(', ')}` : ''),
   );
   if (stop.signal.aborted) return EXIT_INTERRUPTED;
   return errors > 0 ? EXIT_SOME_FAILED : EXIT_OK;
 }
 
-function totals(progress: CollectProgress): string {
+/** The queue's totals, as the fields of the status line. */
+function totals(progress: CollectProgress): string[] {
   const { waiting, delayed, active, completed, failed, collected, inputs } = progress;
   // An empty queue that no enqueue ever finished is most often a misspelled name.
   const empty = waiting + delayed + active + completed + failed === 0;
@@ -130,5 +131,5 @@ function totals(progress: CollectProgress): string {
     inputs === undefined
       ? `collected ${count(collected)} (${pending})`
       : `collected ${count(collected)}/${count(inputs)}`,
-  ].join(', ');
+  ];
 }

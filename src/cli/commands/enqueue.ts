@@ -80,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
       signal: stop.signal,
       onProgress: (read) => {
         const seconds = (performance.now() - started) / 1000;
-        status.update(`${count(read)} inputs read, ${rate(read / Math.max(seconds, 1e-3))}/s`);
+        status.update([`${count(read)} inputs read`, `${rate(read / Math.max(seconds, 1e-3))}/s`]);
       },
     });
     const already = summary.inputs - summary.added;
