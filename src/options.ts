@@ -62,8 +62,8 @@ export interface ResolvedOptions {
   readonly maxMemoryMb: number | undefined;
 }
 
-export const DEFAULT_CONCURRENCY = 10_000;
-export const DEFAULT_RETRIES = 2;
+const DEFAULT_CONCURRENCY = 10_000;
+const DEFAULT_RETRIES = 2;
 
 export function resolveOptions(options: PoolOptions | undefined): ResolvedOptions {
   if (options === undefined) options = {};

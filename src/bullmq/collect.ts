@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, Queue } from 'bullmq';
-import { IndexSet } from '../cli/index-set.js';
+import type { OutputRecord } from '../records/format.js';
+import { IndexSet } from '../records/index-set.js';
 import { openQueue, type QueueTarget, whenConnected } from './connection.js';
 import { pending, type QueueCounts, queueCounts } from './counts.js';
 import { recordedInputCount } from './enqueue.js';
 import { JOB_FAILED_CODE, JOB_STALLED_CODE, MissingJobsError } from './errors.js';
-import { indexOfJobId, type JobData, type QueueRecord } from './job-data.js';
+import { indexOfJobId, type JobData } from './job-data.js';
 import { nonNegative } from './validate.js';
 
 /** Options of `collectResults`. */
@@ -49,7 +50,7 @@ const STALLED_REASON = /stalled more than allowable limit/;
 export async function* collectResults(
   target: QueueTarget,
   options: CollectOptions = {},
-): AsyncGenerator<QueueRecord, void, undefined> {
+): AsyncGenerator<OutputRecord, void, undefined> {
   const pollInterval = nonNegative('pollInterval', options.pollInterval, 1000);
   const { follow = false, signal } = options;
   const queue = openQueue(target);
@@ -88,7 +89,7 @@ async function* finishedRecords(
   queue: Queue,
   state: 'completed' | 'failed',
   seen: IndexSet,
-): AsyncGenerator<QueueRecord> {
+): AsyncGenerator<OutputRecord> {
   for (let start = 0; ; start += PAGE_SIZE) {
     const ids = await queue.getRanges([state], start, start + PAGE_SIZE - 1, true);
     if (ids.length === 0) return;
@@ -109,7 +110,7 @@ async function* finishedRecords(
   }
 }
 
-function completedRecord(index: number, job: Job<JobData, unknown>): QueueRecord {
+function completedRecord(index: number, job: Job<JobData, unknown>): OutputRecord {
   const stored = job.returnvalue as { value?: unknown } | null | undefined;
   // The worker stores the record itself; a job finished by anything else carries a bare value.
   if (
@@ -122,7 +123,7 @@ function completedRecord(index: number, job: Job<JobData, unknown>): QueueRecord
   return { index, value: stored };
 }
 
-function failedRecord(index: number, job: Job<JobData, unknown>): QueueRecord {
+function failedRecord(index: number, job: Job<JobData, unknown>): OutputRecord {
   const error = job.data.error ?? job.data.inputError;
   if (error) return { index, error: { code: error.code, message: error.message } };
   const reason = job.failedReason ?? 'The job failed';

@@ -13,14 +13,14 @@ export interface QueueTarget {
   readonly connectTimeout?: number | undefined;
 }
 
-export const DEFAULT_CONNECT_TIMEOUT = 10_000;
+const DEFAULT_CONNECT_TIMEOUT = 10_000;
 
 export function connectionOf(target: QueueTarget): ConnectionOptions {
   return typeof target.redis === 'string' ? { url: target.redis } : target.redis;
 }
 
 /** How to name the Redis in messages, without its password. */
-export function describeRedis(target: QueueTarget): string {
+function describeRedis(target: QueueTarget): string {
   if (typeof target.redis !== 'string') return 'the given Redis connection';
   try {
     const url = new URL(target.redis);

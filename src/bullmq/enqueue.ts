@@ -1,14 +1,8 @@
 import type { Queue } from 'bullmq';
+import type { ErrorInfo } from '../records/format.js';
 import { openQueue, type QueueTarget, whenConnected } from './connection.js';
 import { jobTotal, queueCounts } from './counts.js';
-import {
-  type ErrorInfo,
-  JOB_NAME,
-  type JobData,
-  jobIdOf,
-  META_KEY_SUFFIX,
-  META_TOTAL_FIELD,
-} from './job-data.js';
+import { JOB_NAME, type JobData, jobIdOf, META_KEY_SUFFIX, META_TOTAL_FIELD } from './job-data.js';
 import { nonNegative, positiveInteger } from './validate.js';
 
 /** Options of `enqueueInputs`. */
@@ -43,9 +37,9 @@ export type EnqueueItem =
   | { readonly index: number; readonly input: unknown }
   | { readonly index: number; readonly inputError: ErrorInfo };
 
-export const DEFAULT_ATTEMPTS = 3;
-export const DEFAULT_BACKOFF = 1000;
-export const DEFAULT_CHUNK_SIZE = 1000;
+const DEFAULT_ATTEMPTS = 3;
+const DEFAULT_BACKOFF = 1000;
+const DEFAULT_CHUNK_SIZE = 1000;
 
 /**
  * Add one job per input to the queue, the input's 0-based position being its index (and its job

@@ -35,5 +35,3 @@ export class MissingJobsError extends PolyloopError {
 export const JOB_FAILED_CODE = 'ERR_POLYLOOP_QUEUE_JOB_FAILED';
 /** The code of a record whose job stalled (its machine died or stopped renewing its lock) too often. */
 export const JOB_STALLED_CODE = 'ERR_POLYLOOP_WORKER_CRASHED';
-/** The code of a record whose input line could not be parsed, when the reader gave none. */
-export const INPUT_ERROR_CODE = 'ERR_POLYLOOP_INPUT';

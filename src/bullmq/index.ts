@@ -9,6 +9,9 @@
  *
  * Requires the optional peer dependency `bullmq`.
  */
+
+// The records `polyloop run` writes: one format for both, named for the queue here.
+export type { ErrorInfo, OutputRecord as QueueRecord } from '../records/format.js';
 export type { CollectOptions, CollectProgress } from './collect.js';
 export { collectResults } from './collect.js';
 export type { QueueTarget } from './connection.js';
@@ -16,7 +19,6 @@ export type { QueueCounts } from './counts.js';
 export type { EnqueueOptions, EnqueueSummary } from './enqueue.js';
 export { enqueueInputs } from './enqueue.js';
 export { MissingJobsError, RedisUnavailableError } from './errors.js';
-export type { ErrorInfo, QueueRecord } from './job-data.js';
 export type { QueueStatus } from './monitor.js';
 export { QueueMonitor } from './monitor.js';
 export type { QueueWorkerCounts, QueueWorkerOptions } from './queue-worker.js';

@@ -3,15 +3,10 @@
  * One job per input; its id is derived from the input's index, so adding the same input list
  * twice adds nothing the second time (BullMQ ignores a job whose id exists).
  */
+import type { ErrorInfo } from '../records/format.js';
 
 /** The name every polyloop job carries (BullMQ requires one; workers do not branch on it). */
 export const JOB_NAME = 'polyloop';
-
-/** `{ code, message }`: how an error travels in Redis and in the output records. */
-export interface ErrorInfo {
-  readonly code: string;
-  readonly message: string;
-}
 
 /** A job's data. */
 export interface JobData {
@@ -24,11 +19,6 @@ export interface JobData {
   /** Set by the worker on the job's last attempt: the error its record carries. */
   readonly error?: ErrorInfo;
 }
-
-/** One output record, the same as `polyloop run` writes: a value or an error per input index. */
-export type QueueRecord =
-  | { readonly index: number; readonly value: unknown }
-  | { readonly index: number; readonly error: ErrorInfo };
 
 // BullMQ refuses ids that are plain integers or contain ':', hence the prefix.
 const ID_PREFIX = 'input-';

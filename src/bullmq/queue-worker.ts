@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import { Worker as BullWorker, DelayedError, type Job, UnrecoverableError } from 'bullmq';
-import { errorInfo, OUTPUT_NOT_JSON, recordOf } from '../cli/records.js';
 import { TaskModuleError } from '../errors.js';
 import type { PoolOptions } from '../options.js';
 import { Pool } from '../pool.js';
+import { errorInfo, type OutputRecord, outputNotJson, recordOf } from '../records/format.js';
 import type { TaskModule } from '../types.js';
 import { connectionOf, type QueueTarget, whenConnected } from './connection.js';
-import type { JobData, QueueRecord } from './job-data.js';
+import type { JobData } from './job-data.js';
 import { nonNegative, positiveInteger } from './validate.js';
 
 /** Options of `startQueueWorker`: the pool's, plus how this machine takes jobs from the queue. */
@@ -53,7 +53,7 @@ export interface QueueWorkerCounts {
   readonly retried: number;
 }
 
-export const DEFAULT_MAX_STALLED_COUNT = 2;
+const DEFAULT_MAX_STALLED_COUNT = 2;
 /**
  * CPU-bound tasks gain nothing from more jobs in hand than a core can run, and every job in hand
  * has a lock to renew and is what a machine's death delays; I/O-bound tasks want the pool's whole
@@ -122,7 +122,7 @@ interface ResolvedWorkerOptions {
 export class QueueWorker<M extends TaskModule = TaskModule> {
   /** The pool running the jobs (for its workers count, or progress). */
   readonly pool: Pool<M>;
-  readonly #worker: BullWorker<JobData, QueueRecord>;
+  readonly #worker: BullWorker<JobData, OutputRecord>;
   readonly #target: QueueTarget;
   #completed = 0;
   #failed = 0;
@@ -150,9 +150,9 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
     // Whoever awaits `stopped` sees the failure; not awaiting it must not crash the process.
     this.stopped.catch(() => {});
     // Three parameters: BullMQ hands the processor an AbortSignal only when it declares one.
-    const processor = (job: Job<JobData, QueueRecord>, token?: string, signal?: AbortSignal) =>
+    const processor = (job: Job<JobData, OutputRecord>, token?: string, signal?: AbortSignal) =>
       this.#process(job, token, signal);
-    this.#worker = new BullWorker<JobData, QueueRecord>(target.queue, processor, {
+    this.#worker = new BullWorker<JobData, OutputRecord>(target.queue, processor, {
       connection: connectionOf(target),
       ...(target.prefix === undefined ? {} : { prefix: target.prefix }),
       concurrency: options.prefetch,
@@ -234,10 +234,10 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
   }
 
   async #process(
-    job: Job<JobData, QueueRecord>,
+    job: Job<JobData, OutputRecord>,
     token: string | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<QueueRecord> {
+  ): Promise<OutputRecord> {
     const data = job.data;
     if (data.inputError) throw new UnrecoverableError(data.inputError.message);
     this.#active++;
@@ -272,10 +272,7 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
     const notJson = jsonProblem(record);
     if (notJson !== undefined) {
       // BullMQ stores results as JSON. Not retried: the same input gives the same output.
-      const error = {
-        code: OUTPUT_NOT_JSON,
-        message: `The output cannot be written as JSON: ${notJson}`,
-      };
+      const error = outputNotJson(notJson);
       await job.updateData({ ...data, error });
       throw new UnrecoverableError(error.message);
     }
@@ -284,7 +281,7 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
 }
 
 /** Why JSON cannot hold the record (a BigInt, a cycle), or undefined if it can. */
-function jsonProblem(record: QueueRecord): string | undefined {
+function jsonProblem(record: OutputRecord): string | undefined {
   try {
     JSON.stringify(record);
     return undefined;

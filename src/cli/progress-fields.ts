@@ -19,9 +19,9 @@ export function columnsOf(text: string): number {
 }
 
 /** The fields in their order, without the least important ones that do not fit in `width`. */
-export function fitFields(fields: readonly Field[], width: number): string {
+export function fitFields(fields: readonly Field[], width: number, separator = SEPARATOR): string {
   const kept = fields.filter((field) => field.text !== '');
-  const join = (): string => kept.map((field) => field.text).join(SEPARATOR);
+  const join = (): string => kept.map((field) => field.text).join(separator);
   while (kept.length > 0 && columnsOf(join()) > width) {
     // Of the least important, the rightmost goes first.
     let drop = 0;

@@ -28,7 +28,8 @@ export interface ProgressSnapshot {
 export type ProgressMode = 'live' | 'plain' | 'quiet';
 
 const REDRAW_MS = 100;
-const PLAIN_EVERY_MS = 5000;
+/** Without a terminal (a log, CI), one line this often. */
+export const PLAIN_EVERY_MS = 5000;
 const BAR_WIDTH = 24;
 const LOAD_GLYPHS = ' ▁▂▃▄▅▆▇█';
 

@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat, truncate } from 'node:fs/promises';
-import { IndexSet, MAX_INDEX } from './index-set.js';
+import { IndexSet, MAX_INDEX } from '../records/index-set.js';
 import { UsageError } from './usage-error.js';
 
 export interface Recovered {

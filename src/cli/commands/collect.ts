@@ -2,19 +2,16 @@
  * `polyloop collect`: the records of a queue's finished jobs as JSONL — the same records as
  * `polyloop run`, one per input — optionally following the queue until every input has one.
  */
-import {
-  loadQueueLibrary,
-  QUEUE_OPTIONS,
-  QUEUE_OPTIONS_HELP,
-  targetOf,
-} from '../../bullmq/cli-shared.js';
+
 import type { CollectProgress } from '../../bullmq/index.js';
-import { StatusLine } from '../../bullmq/status-line.js';
 import { integerOption, parseCommand } from '../args.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED } from '../exit-codes.js';
 import { count, duration } from '../format.js';
 import { JsonlWriter } from '../jsonl-output.js';
 import { Progress } from '../progress.js';
+import { QUEUE_OPTIONS, QUEUE_OPTIONS_HELP, targetOf } from '../queue/arguments.js';
+import { loadQueueLibrary } from '../queue/library.js';
+import { StatusLine } from '../queue/status-line.js';
 import { UsageError } from '../usage-error.js';
 import { assertWritable } from '../writable.js';
 
@@ -112,13 +109,14 @@ export async function main(argv: string[]): Promise<number> {
   status.finish(
     `${count(values + errors)} records (${count(errors)} errors) in ${duration(performance.now() - started)}` +
       (stop.signal.aborted ? ' — interrupted' : options.follow ? '' : unfinished) +
-      (last ? ` — queue: ${totals(last)}` : ''),
+      (last ? ` — queue: ${totals(last).join(', ')}` : ''),
   );
   if (stop.signal.aborted) return EXIT_INTERRUPTED;
   return errors > 0 ? EXIT_SOME_FAILED : EXIT_OK;
 }
 
-function totals(progress: CollectProgress): string {
+/** The queue's totals, as the fields of the status line. */
+function totals(progress: CollectProgress): string[] {
   const { waiting, delayed, active, completed, failed, collected, inputs } = progress;
   // An empty queue that no enqueue ever finished is most often a misspelled name.
   const empty = waiting + delayed + active + completed + failed === 0;
@@ -133,5 +131,5 @@ function totals(progress: CollectProgress): string {
     inputs === undefined
       ? `collected ${count(collected)} (${pending})`
       : `collected ${count(collected)}/${count(inputs)}`,
-  ].join(', ');
+  ];
 }

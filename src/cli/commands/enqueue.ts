@@ -3,19 +3,15 @@
  * to run. Job ids come from line numbers, so enqueueing the same file again adds nothing.
  */
 
-import {
-  loadQueueLibrary,
-  QUEUE_OPTIONS,
-  QUEUE_OPTIONS_HELP,
-  targetOf,
-} from '../../bullmq/cli-shared.js';
-import { StatusLine } from '../../bullmq/status-line.js';
+import { errorInfo } from '../../records/format.js';
 import { integerOption, parseCommand } from '../args.js';
 import { EXIT_INTERRUPTED, EXIT_OK } from '../exit-codes.js';
 import { count, duration, rate } from '../format.js';
 import { InputReader } from '../jsonl-input.js';
 import { Progress } from '../progress.js';
-import { errorInfo } from '../records.js';
+import { QUEUE_OPTIONS, QUEUE_OPTIONS_HELP, targetOf } from '../queue/arguments.js';
+import { loadQueueLibrary } from '../queue/library.js';
+import { StatusLine } from '../queue/status-line.js';
 import { UsageError } from '../usage-error.js';
 
 export const HELP = `Usage: polyloop enqueue --queue NAME [--redis URL] [--input FILE.jsonl] [options]
@@ -84,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
       signal: stop.signal,
       onProgress: (read) => {
         const seconds = (performance.now() - started) / 1000;
-        status.update(`${count(read)} inputs read, ${rate(read / Math.max(seconds, 1e-3))}/s`);
+        status.update([`${count(read)} inputs read`, `${rate(read / Math.max(seconds, 1e-3))}/s`]);
       },
     });
     const already = summary.inputs - summary.added;

@@ -3,16 +3,13 @@
  * takes jobs, as many as the pool has room for, and runs them on every core; results go back to
  * Redis for `polyloop collect`. Runs until stopped (or, with --until-done, until the queue is done).
  */
-import {
-  loadQueueLibrary,
-  QUEUE_OPTIONS,
-  QUEUE_OPTIONS_HELP,
-  targetOf,
-} from '../../bullmq/cli-shared.js';
+
 import { integerOption, parseCommand } from '../args.js';
 import { EXIT_INTERRUPTED, EXIT_OK } from '../exit-codes.js';
 import { POOL_OPTIONS, poolOptionsFrom, taskModuleArgument } from '../pool-arguments.js';
 import { Progress } from '../progress.js';
+import { QUEUE_OPTIONS, QUEUE_OPTIONS_HELP, targetOf } from '../queue/arguments.js';
+import { loadQueueLibrary } from '../queue/library.js';
 
 export const HELP = `Usage: polyloop worker <task module> --queue NAME [--redis URL] [options]
 

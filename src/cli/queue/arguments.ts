@@ -1,11 +1,8 @@
-/**
- * What the `enqueue`, `worker` and `collect` commands share: the options naming the queue, and
- * loading the BullMQ side only when one of them runs (BullMQ is an optional peer dependency).
- */
-import { UsageError } from '../cli/usage-error.js';
-import type { QueueTarget } from './connection.js';
+/** The options naming the queue, which the `enqueue`, `worker` and `collect` commands share. */
+import type { QueueTarget } from '../../bullmq/connection.js';
+import { UsageError } from '../usage-error.js';
 
-export const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
+const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
 
 /** `parseArgs` specs of the options every queue command takes. */
 export const QUEUE_OPTIONS = {
@@ -40,24 +37,4 @@ export function targetOf(values: {
   if (queue.includes(':')) throw new UsageError(`A queue name cannot contain ":", got "${queue}"`);
   if (values.prefix === '') throw new UsageError('--prefix cannot be empty');
   return { redis, queue, prefix: values.prefix };
-}
-
-/** The `polyloop/bullmq` library, or a usage error saying to install BullMQ. */
-export async function loadQueueLibrary(
-  command: string,
-): Promise<typeof import('./cli-library.js')> {
-  try {
-    return await import('./cli-library.js');
-  } catch (error) {
-    if (
-      (error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' &&
-      /bullmq/.test(String(error))
-    ) {
-      throw new UsageError(
-        `polyloop ${command} needs the bullmq package next to polyloop: npm install bullmq`,
-        { cause: error },
-      );
-    }
-    throw error;
-  }
 }

@@ -4,17 +4,24 @@
  */
 import { codeInChain, messageWithCauses, PolyloopError, TaskError } from '../errors.js';
 
+/** `{ code, message }`: how an error travels in a record, and in Redis (a job's data). */
 export interface ErrorInfo {
   readonly code: string;
   readonly message: string;
 }
 
+/** One input's record: public in polyloop/bullmq as `QueueRecord`. */
 export type OutputRecord =
   | { readonly index: number; readonly value: unknown }
   | { readonly index: number; readonly error: ErrorInfo };
 
 /** An output `JSON.stringify` refuses (a BigInt, a cycle) fails its input with this code. */
-export const OUTPUT_NOT_JSON = 'ERR_POLYLOOP_OUTPUT_NOT_JSON';
+const OUTPUT_NOT_JSON = 'ERR_POLYLOOP_OUTPUT_NOT_JSON';
+
+/** The error of an input whose output cannot be written as JSON, for `problem`. */
+export function outputNotJson(problem: string): ErrorInfo {
+  return { code: OUTPUT_NOT_JSON, message: `The output cannot be written as JSON: ${problem}` };
+}
 
 /**
  * The code and message a record shows for an error: a task's own error speaks for itself when it,
@@ -59,9 +66,5 @@ export function recordLine(
     problem = error instanceof Error ? error.message : String(error);
   }
   if (json !== undefined) return { line: `{"index":${index},"value":${json}}\n`, ok: true };
-  const error = {
-    code: OUTPUT_NOT_JSON,
-    message: `The output cannot be written as JSON: ${problem}`,
-  };
-  return { line: `${JSON.stringify({ index, error })}\n`, ok: false };
+  return { line: `${JSON.stringify({ index, error: outputNotJson(problem) })}\n`, ok: false };
 }
