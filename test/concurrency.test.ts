@@ -46,8 +46,8 @@ describe('concurrency and backpressure', () => {
   it('grows its window just the same for an async source (its read-ahead takes no slots)', {
     timeout: 60_000,
   }, async () => {
-    // The same rendezvous fed by an async generator: inputs it prefetched used to count against
-    // the window, which then never looked full, never grew, and the rendezvous never completed.
+    // The same rendezvous fed by an async generator. Were the inputs it prefetched counted against
+    // the window, it would never look full, never grow, and the rendezvous would never complete.
     const pool = new Pool(fixture('control.js'), {
       workers: 1,
       concurrency: Number.POSITIVE_INFINITY,

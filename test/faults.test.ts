@@ -62,9 +62,10 @@ describe('crashed and hung workers', () => {
   });
 
   it('CPU-bound tasks with a timeout: a busy worker still answers, so none is taken for hung', async () => {
-    // 400 tasks of 10 ms of CPU each on one worker, all dealt at once: started in one turn of its
-    // loop, they held it for 4 s, past the timeout and the pool's 1 s hang grace, and the pool
-    // replaced the worker again and again (no input ever finished).
+    // 400 tasks of 10 ms of CPU each on one worker, all dealt at once. Started in one turn of its
+    // loop, they would hold it for 4 s, past the timeout and the pool's 1 s hang grace, and the
+    // pool would replace the worker again and again, no input ever finishing. A worker starts
+    // tasks in slices that end after about 10 ms, so it keeps answering.
     const pool = new Pool(fixture('control.js'), { workers: 1, timeout: 500 });
     try {
       const inputs: ControlInput[] = Array.from({ length: 400 }, (_, value) => ({
@@ -119,7 +120,8 @@ describe('crashed and hung workers', () => {
     abort.abort();
     await assert.rejects(blocker, AbortError);
     release(shared, 1);
-    // A bound, not a synchronisation: the bug left the bystanders waiting forever.
+    // A bound, not a synchronisation: a blocked worker left in place keeps the bystanders waiting
+    // forever.
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<'stuck'>((resolve) => {
       timer = setTimeout(() => resolve('stuck'), 20_000);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { AbortError, Pool, PoolClosedError, TaskModuleError } from '../dist/index.js';
+import { AbortError, Pool, PoolClosedError, TaskModuleError, TimeoutError } from '../dist/index.js';
 import {
   type ControlInput,
   cells,
@@ -59,6 +60,21 @@ describe('lifecycle', () => {
     await closeWithin(pool, 10_000, 'a job was started after all');
   });
 
+  it("return() ends a stream's pending next()", async () => {
+    const pool = new Pool(fixture('control.js'), { workers: 1 });
+    try {
+      const shared = cells();
+      const stream = pool.stream([
+        { op: 'block', cells: shared, slot: 0, value: 1 } as ControlInput,
+      ]);
+      const pending = stream.next();
+      await stream.return?.();
+      assert.deepEqual(await pending, { done: true, value: undefined });
+    } finally {
+      await pool.destroy();
+    }
+  });
+
   it('a stream first iterated after close() rejects, saying why', async () => {
     const pool = new Pool(fixture('echo.js'), { workers: 1 });
     const stream = pool.stream([1, 2, 3]);
@@ -111,6 +127,16 @@ describe('lifecycle', () => {
     await broken.close();
   });
 
+  it('ready() rejects when the pool is destroyed while workers start', async () => {
+    const pool = new Pool(fixture('echo.js'), { workers: 2 });
+    const ready = pool.ready().then(
+      () => 'resolved',
+      (e: unknown) => e,
+    );
+    await pool.destroy();
+    assert.ok((await ready) instanceof PoolClosedError);
+  });
+
   it('supports `await using` through Symbol.asyncDispose', async () => {
     const pool = new Pool(fixture('echo.js'), { workers: 1 });
     assert.equal(typeof pool[Symbol.asyncDispose], 'function');
@@ -135,7 +161,6 @@ describe('lifecycle', () => {
   });
 
   it('a forgotten pool does not keep the process alive once idle', async () => {
-    const { spawnSync } = await import('node:child_process');
     const script = `
       import { Pool } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
       const pool = new Pool(${JSON.stringify(fixture('echo.js').href)}, { workers: 2 });
@@ -151,10 +176,25 @@ describe('lifecycle', () => {
     assert.match(child.stdout, /\[ 1, 2, 3 \]/);
   });
 
+  it('starts its workers when node runs with flags worker threads refuse (--expose-gc, heap size)', () => {
+    const script = `
+      import { Pool } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      const pool = new Pool(${JSON.stringify(fixture('echo.js').href)}, { workers: 2 });
+      console.log(JSON.stringify(await pool.map([1, 2, 3])));
+      await pool.close();
+    `;
+    const child = spawnSync(
+      process.execPath,
+      ['--expose-gc', '--max-old-space-size=512', '--input-type=module', '-e', script],
+      { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_TEST_CONTEXT: undefined } },
+    );
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout.trim(), '[1,2,3]');
+  });
+
   it('destroy() holds the process open until its workers are gone, so the code after it runs', async () => {
-    const { spawnSync } = await import('node:child_process');
-    // The aborted tasks' results arrive during destroy(); they used to let the workers be unref'd,
-    // and the process exited (code 13) before destroy() resolved.
+    // The aborted tasks' results arrive during destroy(); they must not let the workers be unref'd,
+    // or the process exits (code 13) before destroy() resolves.
     const script = `
       import { Pool } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
       const pool = new Pool(${JSON.stringify(fixture('control.js').href)}, { workers: 1 });
@@ -194,5 +234,21 @@ describe('lifecycle', () => {
     );
     await pool.close();
     assert.equal(Atomics.load(shared, 0), 0);
+  });
+
+  it('a stream over a generator ends once its inputs settle, even if a timed-out task never does', async () => {
+    const pool = new Pool(fixture('control.js'), { workers: 1, concurrency: 1, timeout: 50 });
+    try {
+      const shared = cells();
+      function* inputs(): Generator<ControlInput> {
+        yield { op: 'block', cells: shared, slot: 0, value: 'never' };
+      }
+      const results = [];
+      for await (const result of pool.stream(inputs())) results.push(result);
+      assert.equal(results.length, 1);
+      assert.ok(results[0]?.ok === false && results[0].error instanceof TimeoutError);
+    } finally {
+      await pool.destroy();
+    }
   });
 });

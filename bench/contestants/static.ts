@@ -11,11 +11,8 @@ interface Reply {
 
 const WORKER_URL = new URL('../tasks/static-worker.js', import.meta.url);
 
-/**
- * The seed's design: P equal contiguous slices, one worker each, no balancing at all. `timed`: each
- * result is `{ value, startedAt }` (see tasks/timed-crawler.js).
- */
-export function create({ timed = false } = {}): Contestant {
+/** The seed's design: P equal contiguous slices, one worker each, no balancing at all. */
+export function create(): Contestant {
   let workers: Worker[] = [];
   let nextId = 0;
 
@@ -31,7 +28,7 @@ export function create({ timed = false } = {}): Contestant {
 
   return {
     async start({ workers: count }) {
-      workers = await startThreads(WORKER_URL, count, { timed });
+      workers = await startThreads(WORKER_URL, count);
       await Promise.all(workers.map((w) => ask(w, warmupInputs(1))));
     },
     async run(inputs) {

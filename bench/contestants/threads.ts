@@ -5,12 +5,8 @@ import { Worker } from 'node:worker_threads';
  * Starts `count` worker threads of a hand-written contestant and waits until each has posted its
  * first message (its "ready"), so thread start-up is never timed.
  */
-export async function startThreads(
-  url: URL,
-  count: number,
-  workerData?: unknown,
-): Promise<Worker[]> {
-  const workers = Array.from({ length: count }, () => new Worker(url, { workerData }));
+export async function startThreads(url: URL, count: number): Promise<Worker[]> {
+  const workers = Array.from({ length: count }, () => new Worker(url));
   await Promise.all(workers.map((w) => once(w, 'message')));
   return workers;
 }

@@ -1,7 +1,7 @@
 /**
  * What the crawler extracts from an HTML page, and the parser-independent rules for it: how links
- * are resolved and kept, how words are counted, which elements hold no visible text. Both
- * extractors (htmlparser2 here, parse5 in the parser benchmark) follow these rules.
+ * are resolved and kept, how words are counted, which elements hold no visible text, so that
+ * what the crawler finds does not depend on the parser behind extract.ts.
  */
 
 export interface PageInfo {

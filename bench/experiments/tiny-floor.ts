@@ -1,15 +1,15 @@
 // Where polyloop's time goes on tiny tasks: one event loop, the leanest batching design we could
-// write (contestants/batched.ts) and polyloop, each in fresh processes, each running the 200,000
+// write (batched.ts) and polyloop, each in fresh processes, each running the 200,000
 // tiny tasks several times in a row. The first run is what `npm run bench` times (V8 still
 // compiling); later runs show the steady per-task cost. CPU per thread is read from /proc (Linux).
-// Usage: node --import tsx bench/tiny-floor.ts [--rounds 5] [--reps 3] [--designs one-loop,batched,polyloop]
+// Usage: node --import tsx bench/experiments/tiny-floor.ts [--rounds 5] [--reps 3] [--designs one-loop,batched,polyloop]
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CONTESTANTS } from './contestants/index.ts';
-import { median } from './stats.ts';
+import { CONTESTANTS } from '../contestants/index.ts';
+import { median } from '../stats.ts';
+import { makeInputs, TINY_N, VARIANTS } from '../workload.js';
 import { threadCpu } from './thread-cpu.ts';
-import { makeInputs, TINY_N, VARIANTS } from './workload.js';
 
 type Design = 'one-loop' | 'batched' | 'polyloop';
 const DESIGNS: Design[] = ['one-loop', 'batched', 'polyloop'];
@@ -18,7 +18,7 @@ const WORKERS = 2;
 /** In a child: run one design `reps` times; print per rep [wall ms, main CPU, workers CPU, rest CPU]. */
 async function child(design: Design, reps: number): Promise<void> {
   const { create } =
-    design === 'batched' ? await import('./contestants/batched.ts') : await CONTESTANTS[design]();
+    design === 'batched' ? await import('./batched.ts') : await CONTESTANTS[design]();
   const contestant = create();
   // Starts the threads and warms the task up, as `npm run bench` does.
   await contestant.start({ workers: WORKERS, taskCount: VARIANTS.tiny });

@@ -1,9 +1,9 @@
 import type { Worker } from 'node:worker_threads';
+import { type Contestant, warmupInputs } from '../contestants/contestant.ts';
+import { startThreads, stopThreads } from '../contestants/threads.ts';
 import type { TaskInput } from '../workload.js';
-import { type Contestant, warmupInputs } from './contestant.ts';
-import { startThreads, stopThreads } from './threads.ts';
 
-const WORKER_URL = new URL('../tasks/batch-worker.js', import.meta.url);
+const WORKER_URL = new URL('./tasks/batch-worker.js', import.meta.url);
 const BATCH = 256;
 const IN_FLIGHT = 4;
 

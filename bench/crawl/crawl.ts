@@ -17,12 +17,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import { spawnSite } from '../examples/crawler/site/spawn.ts';
+import { spawnSite } from '../../examples/crawler/site/spawn.ts';
 import { CpuWatch, loadAverage, machineBusySeconds, processCpuSeconds } from './crawl-cpu.ts';
 import { type CrawlSummary, expectedChecksum, summarizeOutput } from './crawl-records.ts';
 
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
-const TASK = fileURLToPath(new URL('../examples/crawler/task.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const TASK = fileURLToPath(new URL('../../examples/crawler/task.ts', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 
 const { values } = parseArgs({
@@ -269,7 +269,7 @@ async function main(): Promise<void> {
   ].join('\n');
   writeFileSync(join(RESULTS, 'crawl.md'), report);
   console.log(`\n${summaryRows.join('\n')}\n\n${runRows.join('\n')}\n`);
-  console.log(`written: bench/results/crawl.md, ${charts['one-loop']}, ${charts.polyloop}`);
+  console.log(`written: bench/crawl/results/crawl.md, ${charts['one-loop']}, ${charts.polyloop}`);
   if (!allMatch || measurements.some((m) => m.exitCode !== 0)) process.exitCode = 1;
 }
 

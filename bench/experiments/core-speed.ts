@@ -2,11 +2,11 @@
 // while and each reports its speed (ns per summed integer) every ~10 ms. On a shared VM a core can
 // drop to 60 % of its speed for seconds while the other keeps going: no scheduler can balance
 // work already pinned to it, and one bench run cannot resolve a 5 % difference when that happens.
-// Usage: node --import tsx bench/core-speed.ts [--seconds S] [--threads P]
+// Usage: node --import tsx bench/experiments/core-speed.ts [--seconds S] [--threads P]
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { spinThread } from './spin-thread.ts';
-import { median } from './stats.ts';
+import { spinThread } from '../spin-thread.ts';
+import { median } from '../stats.ts';
 
 const SPINNER = `
   import { parentPort, workerData } from 'node:worker_threads';

@@ -1,10 +1,10 @@
 // One memory pass in this fresh process (maxRSS is a per-process peak, so one pass per process).
-// Usage: node --import tsx bench/memory-child.ts <inputCount> <ordered|unordered>
+// Usage: node --import tsx bench/memory/memory-child.ts <inputCount> <ordered|unordered>
 import { performance } from 'node:perf_hooks';
-import { Pool } from '../dist/index.js';
-import { polyloopOptions } from './contestants/polyloop-options.ts';
-import { exitWhenDone } from './exit-when-done.ts';
-import type { TaskInput } from './workload.js';
+import { Pool } from '../../dist/index.js';
+import { polyloopOptions } from '../contestants/polyloop-options.ts';
+import { exitWhenDone } from '../exit-when-done.ts';
+import type { TaskInput } from '../workload.js';
 
 export interface MemoryResult {
   readonly size: number;
@@ -29,7 +29,7 @@ function* inputs(size: number): Generator<TaskInput> {
 async function main(): Promise<void> {
   const size = Number(process.argv[2]);
   const ordered = process.argv[3] === 'ordered';
-  const pool = new Pool(new URL('./tasks/fake-crawler.js', import.meta.url), polyloopOptions);
+  const pool = new Pool(new URL('../tasks/fake-crawler.js', import.meta.url), polyloopOptions);
   const baseRssKiB = process.resourceUsage().maxRSS;
   // A bitmap: 1.25 MB for 10M indexes, where a Set would cost hundreds of MB and skew the RSS.
   const seen = new Uint8Array(Math.ceil(size / 8));

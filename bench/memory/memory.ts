@@ -1,6 +1,6 @@
 // Streams 1M and 10M lazily generated tiny tasks through polyloop, unordered then ordered, and
 // shows that peak RSS does not grow with the input count. One child process per pass.
-// Usage: node --import tsx bench/memory.ts [--sizes 1000000,10000000]
+// Usage: node --import tsx bench/memory/memory.ts [--sizes 1000000,10000000]
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';

@@ -3,7 +3,7 @@
  * `polyloop worker` (all cores), and two `polyloop worker` processes with one worker each (two
  * "machines" on this one), each against a fresh queue on a throwaway redis-server.
  *
- *   npm run build && node --import tsx bench/queue.ts [--runs 3] [--variants tiny,ms] [--quiet-below 0.3]
+ *   npm run build && node --import tsx bench/queue/queue.ts [--runs 3] [--variants tiny,ms] [--quiet-below 0.3]
  *
  * Times are from spawning the command to its last task's end: `run` until it exits; the workers
  * until the last job's `finishedOn` in Redis (their exit, with --until-done, follows after a poll).
@@ -19,9 +19,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
-import { type RedisServer, startRedis } from '../test/bullmq-redis.ts';
+import { type RedisServer, startRedis } from '../../test/bullmq-redis.ts';
 
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const TASK = fileURLToPath(new URL('./queue-task.js', import.meta.url));
 // GNU time measures a command's CPU, its threads included; without it the CPU column is empty.
 const GNU_TIME = '/usr/bin/time';

@@ -11,15 +11,15 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { recordingFromJson, renderLoadChart } from '../src/cli/load-chart.ts';
-import type { LoadRecording } from '../src/cli/load-recorder.ts';
-import { VARIANTS } from './workload.js';
+import { recordingFromJson, renderLoadChart } from '../../src/cli/load-chart.ts';
+import type { LoadRecording } from '../../src/cli/load-recorder.ts';
+import { VARIANTS } from '../workload.js';
 
 const COUNT = VARIANTS.uniform;
 const workers = availableParallelism();
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = join(root, 'dist/cli/main.js');
-const task = join(root, 'bench/demo-task.js');
+const task = join(root, 'bench/demo/demo-task.js');
 const { values: args } = parseArgs({ options: { out: { type: 'string' } } });
 const out = resolve(args.out ?? join(root, 'bench/out'));
 

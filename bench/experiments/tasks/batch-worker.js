@@ -2,7 +2,7 @@
 // input of a message at once through the same task module polyloop loads, answer with all of its
 // results when the last one settles.
 import { parentPort } from 'node:worker_threads';
-import task from './fake-crawler.js';
+import task from '../../tasks/fake-crawler.js';
 
 parentPort.on('message', ({ id, inputs }) => {
   const values = new Array(inputs.length);

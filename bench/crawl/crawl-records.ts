@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { buildPage, type SiteShape } from '../examples/crawler/site/pages.ts';
-import type { CrawlRecord } from '../examples/crawler/task.ts';
+import { buildPage, type SiteShape } from '../../examples/crawler/site/pages.ts';
+import type { CrawlRecord } from '../../examples/crawler/task.ts';
 
 export interface CrawlSummary {
   readonly records: number;

@@ -2,17 +2,17 @@
 // a task started late ends late, and on `uniform` the last ones to end set the wall time. Runs
 // polyloop and the static slices in fresh processes, alternating, and reports when the tasks
 // started (ms after the call), the wall time and the main thread's CPU, as medians.
-// Usage: node --import tsx bench/start-times.ts [--rounds 5] [--variant uniform] [--designs polyloop,static]
+// Usage: node --import tsx bench/experiments/start-times.ts [--rounds 5] [--variant uniform] [--designs polyloop,static]
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Pool } from '../dist/index.js';
-import { warmupInputs } from './contestants/contestant.ts';
-import { polyloopOptions } from './contestants/polyloop-options.ts';
-import { create as createStatic } from './contestants/static.ts';
-import { median } from './stats.ts';
+import { Pool } from '../../dist/index.js';
+import { warmupInputs } from '../contestants/contestant.ts';
+import { polyloopOptions } from '../contestants/polyloop-options.ts';
+import { median } from '../stats.ts';
+import { makeInputs, type TaskInput, VARIANTS } from '../workload.js';
 import { mainThreadCpu } from './thread-cpu.ts';
-import { makeInputs, type TaskInput, VARIANTS } from './workload.js';
+import { create as createTimedStatic } from './timed-static.ts';
 
 const DESIGNS = ['polyloop', 'static'] as const;
 type Design = (typeof DESIGNS)[number];
@@ -35,7 +35,7 @@ async function child(design: Design, variant: keyof typeof VARIANTS): Promise<vo
     run = (inputs) => pool.map(inputs);
     stop = () => pool.close();
   } else {
-    const contestant = createStatic({ timed: true });
+    const contestant = createTimedStatic();
     await contestant.start({ workers: WORKERS, taskCount: VARIANTS[variant] });
     run = (inputs) => contestant.run(inputs);
     stop = () => contestant.stop();
