@@ -3,7 +3,7 @@
  * per CPU core — the "Task Manager" picture. On one event loop a single strip is full and the
  * others flat; on every core they are all full. Plain SVG, no dependency, readable in a browser.
  * `--chart FILE.json` writes the recording itself instead, so several runs can be drawn later on
- * one time axis (bench/demo.ts does).
+ * one time axis (bench/demo/demo.ts does).
  */
 import type { LoadRecording, LoadSeries } from './load-recorder.js';
 
