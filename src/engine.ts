@@ -2,6 +2,10 @@
  * The private engine behind `Pool`: it owns the workers, pulls inputs from the active jobs, deals
  * them to workers in batches, and routes each result back to its job exactly once.
  */
+
+import { startProcessWorker } from './backends/process.js';
+import { startThreadWorker } from './backends/thread.js';
+import type { WorkerExit, WorkerHandle } from './backends/worker-handle.js';
 import { Deadlines } from './deadlines.js';
 import { epochNow } from './epoch-now.js';
 import {
@@ -16,14 +20,11 @@ import {
 } from './errors.js';
 import { Histogram } from './histogram.js';
 import { Job, type JobSink } from './job.js';
-import type { WorkerInit, WorkerToMain } from './messages.js';
 import type { ResolvedOptions } from './options.js';
-import { startProcessWorker } from './process-worker.js';
-import { reviveError } from './serialize-error.js';
+import type { WorkerInit, WorkerToMain } from './protocol/messages.js';
+import { reviveError } from './protocol/serialize-error.js';
 import { displayModule, initFailureMessage } from './task-module.js';
-import { startThreadWorker } from './thread-worker.js';
 import type { Inputs, PoolStats, WorkerStats } from './types.js';
-import type { WorkerExit, WorkerHandle } from './worker-handle.js';
 
 /** Task states within a batch. */
 const RUNNING = 0;

@@ -5,18 +5,18 @@
 import { writeSync } from 'node:fs';
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { epochNow } from './epoch-now.js';
-import { Histogram } from './histogram.js';
+import { epochNow } from '../epoch-now.js';
+import { Histogram } from '../histogram.js';
 import {
   type MainToWorker,
   type TaskFailure,
   WATCHDOG_FD,
   type WorkerInit,
   type WorkerToMain,
-} from './messages.js';
-import { serializeError } from './serialize-error.js';
-import { loadTaskModule } from './task-module.js';
-import type { TaskContext, TaskModule } from './types.js';
+} from '../protocol/messages.js';
+import { serializeError } from '../protocol/serialize-error.js';
+import { loadTaskModule } from '../task-module.js';
+import type { TaskContext, TaskModule } from '../types.js';
 
 interface Channel {
   post(message: WorkerToMain): void;

@@ -3,7 +3,7 @@
  * messages and learns when the worker is gone. A worker thread (thread-worker.ts) or a child
  * process (process-worker.ts) behind the same interface.
  */
-import type { MainToWorker, WorkerToMain } from './messages.js';
+import type { MainToWorker, WorkerToMain } from '../protocol/messages.js';
 
 export interface WorkerExit {
   /** Exit code, if it exited. */
@@ -38,7 +38,7 @@ export interface WorkerEvents {
 }
 
 export const entryUrl = new URL(
-  import.meta.url.endsWith('.ts') ? './worker-entry.ts' : './worker-entry.js',
+  import.meta.url.endsWith('.ts') ? '../worker/entry.ts' : '../worker/entry.js',
   import.meta.url,
 );
 // When polyloop itself runs from source (tsx), its worker entry is TypeScript too.

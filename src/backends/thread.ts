@@ -1,6 +1,6 @@
 /** A worker thread: the default backend, cheap to start, sharing the process. */
 import { Worker } from 'node:worker_threads';
-import type { WorkerInit } from './messages.js';
+import type { WorkerInit } from '../protocol/messages.js';
 import {
   entryExecArgv,
   entryUrl,

@@ -5,8 +5,8 @@
 import { fork } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { WATCHDOG_FD, type WorkerInit, type WorkerToMain } from './messages.js';
-import { reviveError } from './serialize-error.js';
+import { WATCHDOG_FD, type WorkerInit, type WorkerToMain } from '../protocol/messages.js';
+import { reviveError } from '../protocol/serialize-error.js';
 import {
   entryExecArgv,
   entryUrl,
