@@ -23,6 +23,14 @@ import { Job, type JobSink } from './job.js';
 import type { ResolvedOptions } from './options.js';
 import type { WorkerInit, WorkerToMain } from './protocol/messages.js';
 import { reviveError } from './protocol/serialize-error.js';
+import {
+  FLUSH_COUNT,
+  FLUSH_DELAY_MS,
+  HANG_GRACE_MS,
+  IDLE_CHECK_MS,
+  SILENCE_MS,
+  STATS_MS,
+} from './protocol/timing.js';
 import { displayModule, initFailureMessage } from './task-module.js';
 import type { Inputs, PoolStats, WorkerStats } from './types.js';
 
@@ -103,14 +111,6 @@ interface Retry {
   readonly attempts: number;
 }
 
-/** How long a worker with a timed-out task may stay silent before it counts as hung. */
-const HANG_GRACE_MS = 1000;
-/**
- * A worker with tasks talks at least every few ms (results, idle reports); one silent this long
- * at a deadline may be blocked, so its overdue tasks wait for the hang watch's verdict.
- */
-const SILENCE_MS = 100;
-
 /**
  * Tasks settled for their callers (timed out, aborted) but still running hold their slots until
  * they end. One that ignores its signal may never end: once such abandoned tasks have held at
@@ -124,17 +124,9 @@ const MAX_START_FAILURES = 3;
 
 /** The window to begin with (see Engine.window). */
 const INITIAL_WINDOW = 1024;
-const IDLE_CHECK_MS = 5;
 
 /** Inputs dealt per turn of the event loop (see dispatch). */
 const MAX_DEAL_PER_TURN = 8192;
-
-/** A worker reports results when this many are pending, or after FLUSH_DELAY_MS. */
-const FLUSH_COUNT = 256;
-const FLUSH_DELAY_MS = 4;
-
-/** A worker with tasks reports its load this often (see stats()). */
-const STATS_MS = 100;
 
 export class Engine {
   private readonly workers: WorkerSlot[] = [];

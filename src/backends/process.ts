@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { WATCHDOG_FD, type WorkerInit, type WorkerToMain } from '../protocol/messages.js';
 import { reviveError } from '../protocol/serialize-error.js';
+import { LAST_WORD_GRACE_MS } from '../protocol/timing.js';
 import {
   entryExecArgv,
   entryUrl,
@@ -15,9 +16,6 @@ import {
   type WorkerHandle,
   type WorkerLimits,
 } from './worker-handle.js';
-
-/** How long a dead child's watchdog pipe is waited on for its last line. */
-const LAST_WORD_GRACE_MS = 100;
 
 export function startProcessWorker(
   init: WorkerInit,

@@ -15,6 +15,14 @@ import {
   type WorkerToMain,
 } from '../protocol/messages.js';
 import { serializeError } from '../protocol/serialize-error.js';
+import {
+  HEARTBEAT_MS,
+  IDLE_UTILIZATION,
+  START_SLICE_MS,
+  START_SLICE_TASKS,
+  WATCHDOG_CHECK_MS,
+  WATCHDOG_STUCK_MS,
+} from '../protocol/timing.js';
 import { loadTaskModule } from '../task-module.js';
 import type { TaskContext, TaskModule } from '../types.js';
 
@@ -75,19 +83,8 @@ class Context implements TaskContext {
   }
 }
 
-/** Below this event-loop utilization, a worker with tasks is waiting on them, not working. */
-const IDLE_UTILIZATION = 0.5;
-
-/** A busy worker with tasks reports it is alive at least this often. */
-const HEARTBEAT_MS = 40;
-
 /** One task in this many has its run time measured (the first of each batch always is). */
 const RUN_TIME_SAMPLING = 8;
-
-/** Tasks started per turn of the event loop, at most... */
-const START_SLICE = 512;
-/** ...and for about this long (ms) of their synchronous parts. */
-const START_SLICE_MS = 10;
 
 /** The tasks of one `run` message still running, by offset. */
 interface RunningBatch {
@@ -215,7 +212,7 @@ class WorkerRuntime {
   }
 
   /**
-   * Start a batch's tasks, at most START_SLICE per turn of the event loop: a huge batch (with
+   * Start a batch's tasks, at most START_SLICE_TASKS per turn of the event loop: a huge batch (with
    * unbounded concurrency) then still streams its results back while it is being started, and a
    * message from the main thread (an abort) is never stuck behind it.
    */
@@ -236,7 +233,7 @@ class WorkerRuntime {
     // tiny tasks would drain its whole window, then sit idle for a round trip each time.
     if (this.pending() >= this.init.flushCount) this.flush();
     this.starting = false;
-    let budget = START_SLICE;
+    let budget = START_SLICE_TASKS;
     const now = epochNow();
     const sliceStart = performance.now();
     let outOfTime = false;
@@ -447,8 +444,6 @@ setInterval(() => {
   }
 }, checkMs);
 `;
-const WATCHDOG_CHECK_MS = 50;
-const WATCHDOG_STUCK_MS = 200;
 
 function startWatchdog(): Int32Array {
   const current = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT)).fill(-1);
