@@ -7,14 +7,23 @@ import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { epochNow } from '../epoch-now.js';
 import { Histogram } from '../histogram.js';
-import {
-  type MainToWorker,
-  type TaskFailure,
-  WATCHDOG_FD,
-  type WorkerInit,
-  type WorkerToMain,
+import type {
+  CrashMessage,
+  MainToChild,
+  MainToWorker,
+  WorkerInit,
+  WorkerToMain,
 } from '../protocol/messages.js';
+import { postResults, ResultWriter } from '../protocol/results.js';
 import { serializeError } from '../protocol/serialize-error.js';
+import {
+  createSyncTaskCell,
+  formatWatchdogLine,
+  NO_TASK,
+  SYNC_TASK_BATCH,
+  SYNC_TASK_OFFSET,
+  WATCHDOG_FD,
+} from '../protocol/sync-task.js';
 import {
   HEARTBEAT_MS,
   IDLE_UTILIZATION,
@@ -46,7 +55,7 @@ function threadChannel(): Channel {
 function processChannel(onInit: (init: WorkerInit) => void): Channel {
   const early: MainToWorker[] = [];
   let deliver: ((message: MainToWorker) => void) | undefined;
-  process.on('message', (message: MainToWorker) => {
+  process.on('message', (message: MainToChild) => {
     if (message.type === 'init') onInit(message.init);
     else if (deliver) deliver(message);
     else early.push(message);
@@ -97,12 +106,7 @@ interface RunningBatch {
 class WorkerRuntime {
   private readonly batches = new Map<number, RunningBatch>();
   private running = 0;
-  /** See 'results' in messages.ts; `lastOkBatch` is the batch of the last run. */
-  private okRuns: number[] = [];
-  private lastOkBatch = -1;
-  private okOffsets: number[] = [];
-  private values: unknown[] = [];
-  private failures: TaskFailure[] = [];
+  private readonly unsentResults = new ResultWriter();
   private flushTimer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
   /** Batches whose tasks are not all started yet, and whether a start turn is scheduled. */
@@ -206,8 +210,6 @@ class WorkerRuntime {
         this.closing = true;
         this.exitIfIdle();
         break;
-      case 'init':
-        break;
     }
   }
 
@@ -231,7 +233,7 @@ class WorkerRuntime {
     // results before starting more, so the pool refills this worker while it runs this slice.
     // Left to the flush's own turn, they would go out only after this slice too, and a worker fed
     // tiny tasks would drain its whole window, then sit idle for a round trip each time.
-    if (this.pending() >= this.init.flushCount) this.flush();
+    if (this.unsentResults.size >= this.init.flushCount) this.flush();
     this.starting = false;
     let budget = START_SLICE_TASKS;
     const now = epochNow();
@@ -274,10 +276,10 @@ class WorkerRuntime {
     const ctx = new Context(this.init.workerId, sampled ? performance.now() : -1);
     batch.contexts[offset] = ctx;
     let result: unknown;
-    const current = this.init.current;
-    if (current) {
-      current[0] = id;
-      current[1] = offset;
+    const syncTask = this.init.current;
+    if (syncTask) {
+      syncTask[SYNC_TASK_BATCH] = id;
+      syncTask[SYNC_TASK_OFFSET] = offset;
     }
     try {
       result = this.taskFn(input, ctx);
@@ -285,7 +287,7 @@ class WorkerRuntime {
       this.fail(id, batch, offset, error);
       return;
     } finally {
-      if (current) current[0] = -1;
+      if (syncTask) syncTask[SYNC_TASK_BATCH] = NO_TASK;
     }
     // Plain values settle without a promise round trip; thenables are awaited.
     if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') {
@@ -308,24 +310,14 @@ class WorkerRuntime {
 
   private succeed(id: number, batch: RunningBatch, offset: number, value: unknown): void {
     this.finish(id, batch, offset);
-    if (id === this.lastOkBatch) this.okRuns[this.okRuns.length - 1]!++;
-    else {
-      this.lastOkBatch = id;
-      this.okRuns.push(id, 1);
-    }
-    this.okOffsets.push(offset);
-    this.values.push(value);
+    this.unsentResults.fulfilled(id, offset, value);
     this.scheduleFlush();
   }
 
   private fail(id: number, batch: RunningBatch, offset: number, error: unknown): void {
     this.finish(id, batch, offset);
-    this.failures.push({ batch: id, offset, kind: 'threw', error: serializeError(error) });
+    this.unsentResults.threw(id, offset, error);
     this.scheduleFlush();
-  }
-
-  private pending(): number {
-    return this.okOffsets.length + this.failures.length;
   }
 
   /**
@@ -333,7 +325,7 @@ class WorkerRuntime {
    * `run()` is not delayed), otherwise after a short delay that gathers more of them.
    */
   private scheduleFlush(): void {
-    if (this.pending() >= this.init.flushCount || this.running === 0) {
+    if (this.unsentResults.size >= this.init.flushCount || this.running === 0) {
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(this.flush);
@@ -349,67 +341,13 @@ class WorkerRuntime {
       clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
     }
-    if (this.pending() === 0) return;
-    const message: Extract<WorkerToMain, { type: 'results' }> = {
-      type: 'results',
-      okRuns: this.okRuns,
-      okOffsets: new Int32Array(this.okOffsets),
-      values: this.values,
-      failures: this.failures,
-    };
-    this.okRuns = [];
-    this.lastOkBatch = -1;
-    this.okOffsets = [];
-    this.values = [];
-    this.failures = [];
-    try {
-      this.channel.post(message);
-    } catch {
-      // One value in the batch cannot be cloned: send them one by one so only that task fails.
-      this.postOneByOne(message);
-    }
+    if (this.unsentResults.size === 0) return;
+    postResults(this.unsentResults.take(), this.channel.post);
     this.exitIfIdle();
   };
 
-  private postOneByOne(message: Extract<WorkerToMain, { type: 'results' }>): void {
-    const failures = [...message.failures];
-    const { okRuns, okOffsets, values } = message;
-    let i = 0;
-    for (let run = 0; run < okRuns.length; run += 2) {
-      const batch = okRuns[run]!;
-      for (const end = i + okRuns[run + 1]!; i < end; i++) {
-        const offset = okOffsets[i]!;
-        try {
-          this.channel.post({
-            type: 'results',
-            okRuns: [batch, 1],
-            okOffsets: Int32Array.of(offset),
-            values: [values[i]],
-            failures: [],
-          });
-        } catch (error) {
-          failures.push({
-            batch,
-            offset,
-            kind: 'output-not-cloneable',
-            error: serializeError(error),
-          });
-        }
-      }
-    }
-    if (failures.length > 0) {
-      this.channel.post({
-        type: 'results',
-        okRuns: [],
-        okOffsets: new Int32Array(0),
-        values: [],
-        failures,
-      });
-    }
-  }
-
   private exitIfIdle(): void {
-    if (this.closing && this.running === 0 && this.pending() === 0) {
+    if (this.closing && this.running === 0 && this.unsentResults.size === 0) {
       // Exit explicitly: a task module's keep-alive sockets or timers must not hold the worker open.
       setImmediate(() => process.exit(0));
     }
@@ -426,31 +364,34 @@ class WorkerRuntime {
 const WATCHDOG_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { writeSync } = require('node:fs');
-const { current, fd, checkMs, stuckMs } = workerData;
-let batch = -1, offset = -1, since = Date.now(), reported = false;
+const { syncTask, fd, checkMs, stuckMs } = workerData;
+const formatLine = ${formatWatchdogLine};
+const noTask = ${NO_TASK};
+let batch = noTask, offset = noTask, since = Date.now(), reported = false;
 const report = (line) => { try { writeSync(fd, line); } catch {} };
 // The pool's process is gone (kill -9): the main thread would notice only once its loop turns,
 // and a task stuck in a loop would keep an orphan running, so end the process from here.
 const parent = process.ppid;
 setInterval(() => {
   if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL');
-  const nowBatch = Atomics.load(current, 0), nowOffset = Atomics.load(current, 1);
+  const nowBatch = Atomics.load(syncTask, ${SYNC_TASK_BATCH});
+  const nowOffset = Atomics.load(syncTask, ${SYNC_TASK_OFFSET});
   if (nowBatch !== batch || nowOffset !== offset) {
-    if (reported) report('-1 -1\\n');
+    if (reported) report(formatLine(noTask, noTask));
     batch = nowBatch; offset = nowOffset; since = Date.now(); reported = false;
-  } else if (!reported && batch !== -1 && Date.now() - since >= stuckMs) {
-    report(batch + ' ' + offset + '\\n');
+  } else if (!reported && batch !== noTask && Date.now() - since >= stuckMs) {
+    report(formatLine(batch, offset));
     reported = true;
   }
 }, checkMs);
 `;
 
 function startWatchdog(): Int32Array {
-  const current = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT)).fill(-1);
+  const syncTask = createSyncTaskCell(true);
   const watchdog = new Worker(WATCHDOG_SOURCE, {
     eval: true,
     workerData: {
-      current,
+      syncTask,
       fd: WATCHDOG_FD,
       checkMs: WATCHDOG_CHECK_MS,
       stuckMs: WATCHDOG_STUCK_MS,
@@ -460,7 +401,7 @@ function startWatchdog(): Int32Array {
   });
   // It never keeps the process alive, and it dies with it.
   watchdog.unref();
-  return current;
+  return syncTask;
 }
 
 const onThread = !isMainThread && parentPort !== null;
@@ -468,23 +409,25 @@ if (onThread) {
   void new WorkerRuntime(threadChannel(), workerData as WorkerInit).start();
 } else if (process.send) {
   const channel: Channel = processChannel((init) => {
-    const current = startWatchdog();
+    const syncTask = startWatchdog();
     // process.exit() inside a task's synchronous part: tell the pool which task it was, on the
     // watchdog's pipe (written before the process is gone), so only that task's attempt counts.
     process.on('exit', () => {
-      if (Atomics.load(current, 0) === -1) return;
+      const batch = Atomics.load(syncTask, SYNC_TASK_BATCH);
+      if (batch === NO_TASK) return;
       try {
-        writeSync(WATCHDOG_FD, `${Atomics.load(current, 0)} ${Atomics.load(current, 1)}\n`);
+        writeSync(WATCHDOG_FD, formatWatchdogLine(batch, Atomics.load(syncTask, SYNC_TASK_OFFSET)));
       } catch {
         // The pool is gone too.
       }
     });
-    void new WorkerRuntime(channel, { ...init, current }).start();
+    void new WorkerRuntime(channel, { ...init, current: syncTask }).start();
   });
   // Tell the pool why this process is about to die, so the task's error can name the cause.
   const crash = (error: unknown): void => {
     try {
-      process.send!({ type: 'crash', error: serializeError(error) });
+      const lastWords: CrashMessage = { type: 'crash', error: serializeError(error) };
+      process.send!(lastWords);
     } finally {
       process.exit(1);
     }
