@@ -14,14 +14,8 @@ import {
   watchdogLineReader,
 } from '../protocol/sync-task.js';
 import { LAST_WORD_GRACE_MS } from '../protocol/timing.js';
-import {
-  entryExecArgv,
-  entryUrl,
-  processExecArgv,
-  type WorkerEvents,
-  type WorkerHandle,
-  type WorkerLimits,
-} from './worker-handle.js';
+import { entryExecArgv, entryUrl, processExecArgv } from './exec-argv.js';
+import type { WorkerEvents, WorkerHandle, WorkerLimits } from './worker-handle.js';
 
 export function startProcessWorker(
   init: WorkerInit,
