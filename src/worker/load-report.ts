@@ -13,8 +13,11 @@ export class LoadReport {
   readonly runTimes = new Histogram();
   readonly waitTimes = new Histogram();
   private lastStats = 0;
-  /** Whether a report is due even without tasks (the last one still showed some running). */
-  private statsOwed = false;
+  /**
+   * Whether one more report is due once no task runs: tasks came since the last one, or it still
+   * showed some running. It carries their last run times and the loop's idle time.
+   */
+  private finalStatsDue = false;
   private lastUtilization: EventLoopUtilization = performance.eventLoopUtilization();
   /** When the last 'idle' or 'alive' went out. */
   private lastPost = 0;
@@ -32,7 +35,7 @@ export class LoadReport {
 
   /** New tasks arrived: a report is due, even if they all end before the next check. */
   tasksArrived(): void {
-    this.statsOwed = true;
+    this.finalStatsDue = true;
   }
 
   /**
@@ -45,7 +48,7 @@ export class LoadReport {
     this.lastUtilization = now;
     const time = performance.now();
     const running = this.running();
-    if ((running > 0 || this.statsOwed) && time - this.lastStats >= this.statsMs) {
+    if ((running > 0 || this.finalStatsDue) && time - this.lastStats >= this.statsMs) {
       this.postStats(now, time, running);
     }
     if (running === 0) return;
@@ -61,7 +64,7 @@ export class LoadReport {
 
   private postStats(utilization: EventLoopUtilization, time: number, running: number): void {
     this.lastStats = time;
-    this.statsOwed = running > 0;
+    this.finalStatsDue = running > 0;
     this.channel.post({
       type: 'stats',
       active: utilization.active,

@@ -22,8 +22,18 @@ const RUN_TIME_SAMPLING = 8;
 interface RunningBatch {
   readonly contexts: Array<Context | undefined>;
   /** Aborts that arrived before their task started (a huge batch starts over several turns). */
-  early: Map<number, Error> | undefined;
+  abortedBeforeStart: Map<number, Error> | undefined;
   running: number;
+}
+
+/** A batch in the start queue: its tasks from `next` on have not started. */
+interface QueuedBatch {
+  readonly id: number;
+  readonly batch: RunningBatch;
+  readonly inputs: unknown[];
+  next: number;
+  /** When the pool sent it (epoch ms), for the wait-time histogram. */
+  readonly sentAt: number;
 }
 
 /** Runs the tasks of every batch it is sent, concurrently, and sends their results back. */
@@ -33,15 +43,10 @@ export class WorkerRuntime {
   private readonly unsentResults = new ResultWriter();
   private flushTimer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
-  /** Batches whose tasks are not all started yet, and whether a start turn is scheduled. */
-  private readonly toStart: Array<{
-    id: number;
-    batch: RunningBatch;
-    inputs: unknown[];
-    next: number;
-    sentAt: number;
-  }> = [];
-  private starting = false;
+  /** Batches whose tasks are not all started yet, oldest first. */
+  private readonly startQueue: QueuedBatch[] = [];
+  /** Whether a start slice waits for the next turn (setImmediate). */
+  private sliceScheduled = false;
   private closing = false;
   private taskFn: TaskModule['default'] = () => undefined;
   private readonly load: LoadReport;
@@ -83,8 +88,8 @@ export class WorkerRuntime {
           if (ctx) {
             ctx.abort(reason);
           } else {
-            batch.early ??= new Map();
-            batch.early.set(offset, reason);
+            batch.abortedBeforeStart ??= new Map();
+            batch.abortedBeforeStart.set(offset, reason);
           }
         }
         break;
@@ -96,37 +101,39 @@ export class WorkerRuntime {
     }
   }
 
-  /**
-   * Start a batch's tasks, at most START_SLICE_TASKS per turn of the event loop: a huge batch (with
-   * unbounded concurrency) then still streams its results back while it is being started, and a
-   * message from the main thread (an abort) is never stuck behind it.
-   */
   private runBatch(id: number, inputs: unknown[], sentAt: number): void {
     const n = inputs.length;
-    const batch: RunningBatch = { contexts: new Array(n), early: undefined, running: n };
+    const batch: RunningBatch = {
+      contexts: new Array(n),
+      abortedBeforeStart: undefined,
+      running: n,
+    };
     this.batches.set(id, batch);
     this.running += n;
     this.load.tasksArrived();
-    this.toStart.push({ id, batch, inputs, next: 0, sentAt });
-    if (!this.starting) this.startSome();
+    this.startQueue.push({ id, batch, inputs, next: 0, sentAt });
+    if (!this.sliceScheduled) this.startSlice();
   }
 
-  private readonly startSome = (): void => {
-    // The last slice's tasks have settled by now (tiny ones within the same turn): send their
-    // results before starting more, so the pool refills this worker while it runs this slice.
-    // Left to the flush's own turn, they would go out only after this slice too, and a worker fed
-    // tiny tasks would drain its whole window, then sit idle for a round trip each time.
+  /**
+   * Start queued tasks, at most START_SLICE_TASKS (or START_SLICE_MS) per turn of the event loop:
+   * a huge batch (with unbounded concurrency) then still streams its results back while it is
+   * being started, and a message from the main thread (an abort) is never stuck behind it.
+   */
+  private readonly startSlice = (): void => {
+    // Send the last slice's results first, so the pool refills this worker while it runs this
+    // slice instead of after it.
     if (this.unsentResults.size >= this.init.flushCount) this.flush();
-    this.starting = false;
+    this.sliceScheduled = false;
     let budget = START_SLICE_TASKS;
     const now = epochNow();
     const sliceStart = performance.now();
     let outOfTime = false;
-    while (budget > 0 && this.toStart.length > 0 && !outOfTime) {
-      const pending = this.toStart[0]!;
-      let end = Math.min(pending.inputs.length, pending.next + budget);
-      for (let offset = pending.next; offset < end; offset++) {
-        this.runTask(pending.id, pending.batch, offset, pending.inputs[offset]);
+    while (budget > 0 && this.startQueue.length > 0 && !outOfTime) {
+      const queued = this.startQueue[0]!;
+      let end = Math.min(queued.inputs.length, queued.next + budget);
+      for (let offset = queued.next; offset < end; offset++) {
+        this.runTask(queued.id, queued.batch, offset, queued.inputs[offset]);
         // Tasks whose synchronous part is long (CPU work before the first await) must not hold
         // the loop for a whole slice: results, heartbeats and aborts wait on it. Checked every
         // few tasks, so tiny ones do not pay for the clock.
@@ -136,25 +143,26 @@ export class WorkerRuntime {
         }
       }
       // One sample per slice: its tasks all started about now.
-      this.load.waitTimes.add(now - pending.sentAt, end - pending.next);
-      budget -= end - pending.next;
-      pending.next = end;
-      if (end === pending.inputs.length) this.toStart.shift();
+      this.load.waitTimes.add(now - queued.sentAt, end - queued.next);
+      budget -= end - queued.next;
+      queued.next = end;
+      if (end === queued.inputs.length) this.startQueue.shift();
     }
-    if (this.toStart.length > 0) {
-      this.starting = true;
-      setImmediate(this.startSome);
+    if (this.startQueue.length > 0) {
+      this.sliceScheduled = true;
+      setImmediate(this.startSlice);
     }
   };
 
   private runTask(id: number, batch: RunningBatch, offset: number, input: unknown): void {
-    const aborted = batch.early?.get(offset);
+    const aborted = batch.abortedBeforeStart?.get(offset);
     if (aborted) {
       // Settled for the caller already: do not start it at all.
       this.fail(id, batch, offset, aborted);
       return;
     }
-    // Run times are sampled, one task in RUN_TIME_SAMPLING: timing every one cost tiny tasks 10 %.
+    // Run times are sampled, one task in RUN_TIME_SAMPLING: two clock reads per task are a cost
+    // tiny tasks feel.
     const sampled = offset % RUN_TIME_SAMPLING === 0;
     const ctx = new Context(this.init.workerId, sampled ? performance.now() : -1);
     batch.contexts[offset] = ctx;
@@ -183,7 +191,7 @@ export class WorkerRuntime {
     }
   }
 
-  private finish(id: number, batch: RunningBatch, offset: number): void {
+  private taskEnded(id: number, batch: RunningBatch, offset: number): void {
     const ctx = batch.contexts[offset];
     if (ctx !== undefined && ctx.started >= 0)
       this.load.runTimes.add(performance.now() - ctx.started);
@@ -193,19 +201,19 @@ export class WorkerRuntime {
   }
 
   private succeed(id: number, batch: RunningBatch, offset: number, value: unknown): void {
-    this.finish(id, batch, offset);
+    this.taskEnded(id, batch, offset);
     this.unsentResults.fulfilled(id, offset, value);
     this.scheduleFlush();
   }
 
   private fail(id: number, batch: RunningBatch, offset: number, error: unknown): void {
-    this.finish(id, batch, offset);
+    this.taskEnded(id, batch, offset);
     this.unsentResults.threw(id, offset, error);
     this.scheduleFlush();
   }
 
   /**
-   * Results go back in batches: at once when enough are pending or the worker ran dry (so a lone
+   * Results go back in batches: at once when enough are unsent or the worker ran dry (so a lone
    * `run()` is not delayed), otherwise after a short delay that gathers more of them.
    */
   private scheduleFlush(): void {
