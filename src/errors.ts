@@ -1,4 +1,4 @@
-import { describeThrown } from './serialize-error.js';
+import { describeThrown } from './protocol/serialize-error.js';
 
 const MAX_CAUSES = 8;
 

@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { InitFailure } from './messages.js';
+import type { InitFailure } from './protocol/messages.js';
 import type { TaskModule } from './types.js';
 
 const TYPESCRIPT = /\.(?:ts|mts|cts)$/;

@@ -6,8 +6,10 @@
  * the retries of every task that shared its worker. Re-runs wait here and are dealt before new
  * inputs. Also: workers that die before they are ready, which the pool cannot recover from.
  */
+
+import type { WorkerExit } from '../backends/worker-handle.js';
 import { WorkerCrashedError } from '../errors.js';
-import type { WorkerExit } from '../worker-handle.js';
+import { NO_TASK, SYNC_TASK_BATCH, SYNC_TASK_OFFSET } from '../protocol/sync-task.js';
 import { type Attempts, NO_ATTEMPTS, nextAttempts } from './attempts.js';
 import type { Job } from './job.js';
 import type { Stats } from './stats.js';
@@ -82,12 +84,12 @@ export class CrashRecovery {
     );
     // Died inside one task's synchronous part (process.exit, an allocation past maxMemoryMb...):
     // that task is the culprit. A replaced worker's culprit, if known, is settled already.
-    const culpritBatch = replaced ? -1 : worker.syncTask[0]!;
-    const culpritOffset = worker.syncTask[1]!;
+    const culpritBatch = replaced ? NO_TASK : worker.syncTask[SYNC_TASK_BATCH]!;
+    const culpritOffset = worker.syncTask[SYNC_TASK_OFFSET]!;
     this.tasks.clearWorker(worker, (batch, offset) => {
       const bystander = replaced
         ? worker.silence.rerunsAreFree
-        : culpritBatch !== -1 && !(batch.id === culpritBatch && offset === culpritOffset);
+        : culpritBatch !== NO_TASK && !(batch.id === culpritBatch && offset === culpritOffset);
       const attempts = nextAttempts(batch.attempts?.[offset] ?? NO_ATTEMPTS, !bystander);
       if (attempts.counted > this.retries) {
         this.tasks.settleLost(batch, offset, error);

@@ -3,6 +3,8 @@
  * jobs, routes the workers' messages and exits to the module that owns each, and reports the
  * pool's state. Each input settles exactly once (the task table owns task states).
  */
+
+import type { WorkerExit } from '../backends/worker-handle.js';
 import {
   AbortError,
   DataCloneError,
@@ -12,19 +14,19 @@ import {
   TaskModuleError,
   WorkerCrashedError,
 } from '../errors.js';
-import type { WorkerToMain } from '../messages.js';
 import type { ResolvedOptions } from '../options.js';
-import { reviveError } from '../serialize-error.js';
+import type { ResultsMessage, TaskFailure, WorkerToMain } from '../protocol/messages.js';
+import { readResults } from '../protocol/results.js';
+import { reviveError, type SerializedError } from '../protocol/serialize-error.js';
 import { displayModule, initFailureMessage } from '../task-module.js';
 import type { Inputs, PoolStats } from '../types.js';
-import type { WorkerExit } from '../worker-handle.js';
 import { CrashRecovery, MAX_START_FAILURES } from './crash-recovery.js';
 import { Dispatcher } from './dispatcher.js';
 import { HangWatch } from './hang-watch.js';
 import { Job, type JobSink } from './job.js';
 import { Jobs } from './jobs.js';
 import { Stats } from './stats.js';
-import { TaskTable } from './task-table.js';
+import { type Batch, TaskTable } from './task-table.js';
 import { Timeouts } from './timeouts.js';
 import { Window } from './window.js';
 import { type WorkerRecord, Workers } from './workers.js';
@@ -233,9 +235,6 @@ export class Engine {
           this.dispatcher.dispatch();
         }
         break;
-      case 'crash':
-        // Handled by the process handle, which names the cause in the exit.
-        break;
       case 'alive':
         break;
       case 'stats':
@@ -250,28 +249,25 @@ export class Engine {
     }
   }
 
-  private onResults(worker: WorkerRecord, message: Extract<WorkerToMain, { type: 'results' }>) {
-    const { okRuns, okOffsets, values, failures } = message;
-    const batches = worker.tasks.batches;
-    let i = 0;
-    for (let run = 0; run < okRuns.length; run += 2) {
-      const batch = batches.get(okRuns[run]!);
-      const end = i + okRuns[run + 1]!;
-      // An unknown batch was settled and dropped already (its worker was replaced, say).
-      if (batch !== undefined)
-        for (; i < end; i++) this.tasks.onTaskEnded(batch, okOffsets[i]!, true, values[i]);
-      i = end;
-    }
-    for (const failure of failures) {
-      const failed = batches.get(failure.batch);
-      if (failed === undefined) continue;
-      const cause = reviveError(failure.error);
-      const error =
-        failure.kind === 'threw' ? new TaskError(cause) : new DataCloneError('output', cause);
-      this.tasks.onTaskEnded(failed, failure.offset, false, error);
-    }
+  /** A results message: each task it names has ended (see protocol/results.ts). */
+  private onResults(worker: WorkerRecord, message: ResultsMessage): void {
+    readResults(message, worker.tasks.batches, this.onFulfilled, this.onFailed);
     this.dispatcher.dispatch();
   }
+
+  private readonly onFulfilled = (batch: Batch, offset: number, value: unknown): void =>
+    this.tasks.onTaskEnded(batch, offset, true, value);
+
+  private readonly onFailed = (
+    batch: Batch,
+    offset: number,
+    kind: TaskFailure['kind'],
+    error: SerializedError,
+  ): void => {
+    const cause = reviveError(error);
+    const failure = kind === 'threw' ? new TaskError(cause) : new DataCloneError('output', cause);
+    this.tasks.onTaskEnded(batch, offset, false, failure);
+  };
 
   private onExit(worker: WorkerRecord, exit: WorkerExit): void {
     const expected = worker.state === 'closing' || worker.state === 'gone';

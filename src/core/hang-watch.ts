@@ -6,17 +6,11 @@
  * good; once they hold half of a worker's, it is replaced too.
  */
 import { TimeoutError } from '../errors.js';
+import { NO_TASK, SYNC_TASK_BATCH, SYNC_TASK_OFFSET } from '../protocol/sync-task.js';
+import { HANG_GRACE_MS, SILENCE_MS } from '../protocol/timing.js';
 import type { Batch, TaskTable } from './task-table.js';
 import type { WorkerRecord, Workers } from './workers.js';
 
-/** How long a worker with a timed-out task may stay silent before it counts as hung. */
-const HANG_GRACE_MS = 1000;
-/**
- * A worker with tasks talks at least every few ms; one silent this long at a deadline may be
- * blocked, so its overdue tasks wait for the hang watch's verdict. It exceeds the worker's 40 ms
- * heartbeat (worker-entry.ts), so a worker whose loop turns is never taken for silent.
- */
-export const SILENCE_MS = 100;
 /**
  * Tasks given up on (timed out, aborted) keep their places until they end. Once such tasks have
  * held at least half of a worker's running places this long, the worker is replaced (its other
@@ -133,10 +127,10 @@ export class HangWatch {
    * afterwards, is still the culprit.
    */
   private syncTaskOf(worker: WorkerRecord): { batch: Batch; offset: number } | undefined {
-    const noted = worker.syncTask[0];
-    if (noted === undefined || noted === -1) return undefined;
+    const noted = worker.syncTask[SYNC_TASK_BATCH]!;
+    if (noted === NO_TASK) return undefined;
     const batch = worker.tasks.batches.get(noted);
-    const offset = worker.syncTask[1]!;
+    const offset = worker.syncTask[SYNC_TASK_OFFSET]!;
     if (batch && !this.tasks.hasEnded(batch, offset)) return { batch, offset };
     return undefined;
   }

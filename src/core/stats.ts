@@ -3,12 +3,10 @@
  * `stats()` returns, cheap enough to read every 100 ms (a progress bar).
  */
 import { Histogram } from '../histogram.js';
-import type { WorkerToMain } from '../messages.js';
+import type { WorkerToMain } from '../protocol/messages.js';
+import { STATS_STALE_MS } from '../protocol/timing.js';
 import type { PoolStats, WorkerStats } from '../types.js';
 import type { WorkerRecord } from './workers.js';
-
-/** A worker with tasks reports its load this often (see the 'stats' message). */
-export const STATS_MS = 100;
 
 /** A worker's event loop, as of its last load report. */
 export interface WorkerLoad {
@@ -59,7 +57,7 @@ export class Stats {
       const running = worker.tasks.running;
       inFlight += running;
       // A worker reports while it has tasks; one silent for long is either idle or blocked.
-      const stale = now - worker.load.at > 3 * STATS_MS;
+      const stale = now - worker.load.at > STATS_STALE_MS;
       const utilization = stale ? (running > 0 ? 1 : 0) : worker.load.utilization;
       workerStats.push({
         id: worker.id,

@@ -4,20 +4,16 @@
  * record groups its state by owner: `tasks` (the task table), `silence` (the hang watch),
  * `load` (stats); the rest is this module's.
  */
-import type { WorkerInit, WorkerToMain } from '../messages.js';
-import type { ResolvedOptions } from '../options.js';
-import { startProcessWorker } from '../process-worker.js';
-import { startThreadWorker } from '../thread-worker.js';
-import type { WorkerExit, WorkerHandle } from '../worker-handle.js';
-import { newSilence, type Silence } from './hang-watch.js';
-import { initialLoad, STATS_MS, type WorkerLoad } from './stats.js';
-import { type Batch, emptyTasks, type WorkerTasks } from './task-table.js';
 
-/** A worker checks whether its loop is idle this often while it has tasks (see Window). */
-const IDLE_CHECK_MS = 5;
-/** A worker reports results when this many are pending, or after FLUSH_DELAY_MS. */
-const FLUSH_COUNT = 256;
-const FLUSH_DELAY_MS = 4;
+import { startProcessWorker } from '../backends/process.js';
+import { startThreadWorker } from '../backends/thread.js';
+import type { WorkerExit, WorkerHandle } from '../backends/worker-handle.js';
+import type { ResolvedOptions } from '../options.js';
+import type { WorkerInit, WorkerToMain } from '../protocol/messages.js';
+import { createSyncTaskCell } from '../protocol/sync-task.js';
+import { newSilence, type Silence } from './hang-watch.js';
+import { initialLoad, type WorkerLoad } from './stats.js';
+import { type Batch, emptyTasks, type WorkerTasks } from './task-table.js';
 
 export interface WorkerRecord {
   readonly id: number;
@@ -25,8 +21,8 @@ export interface WorkerRecord {
   /** 'replacing': being terminated for a hang or for given-up tasks; a new worker follows. */
   state: 'starting' | 'ready' | 'replacing' | 'closing' | 'gone';
   /**
-   * The (batch, offset) of the task whose synchronous part the worker is running, or -1: shared
-   * with a thread, reported by a process's watchdog. Read only once its loop is found blocked,
+   * The task whose synchronous part the worker is running (protocol/sync-task.ts): shared with
+   * a thread, reported by a process's watchdog. Read only once its loop is found blocked,
    * or once it died, to tell the culprit from bystanders.
    */
   readonly syncTask: Int32Array;
@@ -56,19 +52,13 @@ export class Workers {
   spawn(): void {
     const id = this.nextId++;
     // Where the worker notes the task its loop is inside: shared with a thread; a process's
-    // watchdog reports it instead (see process-worker.ts).
+    // watchdog reports it instead (see protocol/sync-task.ts).
     const thread = this.options.backend === 'thread';
-    const size = 2 * Int32Array.BYTES_PER_ELEMENT;
-    const syncTask = new Int32Array(thread ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
-    syncTask.fill(-1);
+    const syncTask = createSyncTaskCell(thread);
     const init: WorkerInit = {
       moduleUrl: this.moduleUrl,
-      current: thread ? syncTask : undefined,
+      syncTask: thread ? syncTask : undefined,
       workerId: id,
-      flushCount: FLUSH_COUNT,
-      flushDelayMs: FLUSH_DELAY_MS,
-      idleCheckMs: IDLE_CHECK_MS,
-      statsMs: STATS_MS,
     };
     const events = {
       message: (message: WorkerToMain) => this.events.message(worker, message),

@@ -5,26 +5,24 @@
 import { fork } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { WATCHDOG_FD, type WorkerInit, type WorkerToMain } from './messages.js';
-import { reviveError } from './serialize-error.js';
+import type { ChildToMain, MainToChild, WorkerInit } from '../protocol/messages.js';
+import { reviveError } from '../protocol/serialize-error.js';
 import {
-  entryExecArgv,
-  entryUrl,
-  processExecArgv,
-  type WorkerEvents,
-  type WorkerHandle,
-  type WorkerLimits,
-} from './worker-handle.js';
-
-/** How long a dead child's watchdog pipe is waited on for its last line. */
-const LAST_WORD_GRACE_MS = 100;
+  SYNC_TASK_BATCH,
+  SYNC_TASK_OFFSET,
+  WATCHDOG_FD,
+  watchdogLineReader,
+} from '../protocol/sync-task.js';
+import { LAST_WORD_GRACE_MS } from '../protocol/timing.js';
+import { entryExecArgv, entryUrl, processExecArgv } from './exec-argv.js';
+import type { WorkerEvents, WorkerHandle, WorkerLimits } from './worker-handle.js';
 
 export function startProcessWorker(
   init: WorkerInit,
   events: WorkerEvents,
   limits: WorkerLimits,
   /** Where to put what the child's watchdog reports: the task its main thread is stuck in. */
-  current: Int32Array,
+  syncTask: Int32Array,
 ): WorkerHandle {
   const memory =
     limits.maxMemoryMb === undefined ? [] : [`--max-old-space-size=${limits.maxMemoryMb}`];
@@ -39,7 +37,7 @@ export function startProcessWorker(
     detached: true,
   });
   const watchdogPipe = child.stdio[WATCHDOG_FD] as Socket;
-  listenToWatchdog(watchdogPipe, current);
+  listenToWatchdog(watchdogPipe, syncTask);
   const pipeDone = new Promise<void>((resolve) => {
     watchdogPipe.once('end', resolve).once('close', resolve).once('error', resolve);
   });
@@ -59,7 +57,7 @@ export function startProcessWorker(
       });
     });
   });
-  child.on('message', (message: WorkerToMain) => {
+  child.on('message', (message: ChildToMain) => {
     // The child reports its own uncaught error just before it exits, so the exit can name it.
     if (message.type === 'crash') {
       error = reviveError(message.error);
@@ -70,7 +68,8 @@ export function startProcessWorker(
   child.on('error', (err) => {
     error ??= err;
   });
-  child.send({ type: 'init', init });
+  const initMessage: MainToChild = { type: 'init', init };
+  child.send(initMessage);
   return {
     send: (message) => {
       if (!child.connected) throw new Error('The worker process is gone');
@@ -97,24 +96,16 @@ export function startProcessWorker(
   };
 }
 
-/**
- * The child's watchdog writes "batch offset" lines: the task its main thread has been stuck in
- * for a while, or "-1 -1" once it moves on. The pipe never keeps this process alive.
- */
-function listenToWatchdog(pipe: Socket, current: Int32Array): void {
+/** The child's watchdog reports where its main thread is stuck. The pipe never keeps this process alive. */
+function listenToWatchdog(pipe: Socket, syncTask: Int32Array): void {
   pipe.unref();
   pipe.setEncoding('utf8');
-  let carry = '';
-  pipe.on('data', (chunk: string) => {
-    const lines = (carry + chunk).split('\n');
-    carry = lines.pop() ?? '';
-    const last = lines.at(-1);
-    if (last === undefined) return;
-    const [batch, offset] = last.split(' ').map(Number);
-    if (Number.isInteger(batch) && Number.isInteger(offset)) {
-      current[0] = batch!;
-      current[1] = offset!;
-    }
-  });
+  pipe.on(
+    'data',
+    watchdogLineReader((batch, offset) => {
+      syncTask[SYNC_TASK_BATCH] = batch;
+      syncTask[SYNC_TASK_OFFSET] = offset;
+    }),
+  );
   pipe.on('error', () => {});
 }

@@ -4,26 +4,15 @@
  */
 import type { SerializedError } from './serialize-error.js';
 
-/** The child process's pipe (after stdin, stdout, stderr and IPC) for its watchdog's reports. */
-export const WATCHDOG_FD = 4;
-
 /** Sent once, as workerData (thread) or the first message (process). */
 export interface WorkerInit {
   readonly moduleUrl: string;
   readonly workerId: number;
-  /** Results are flushed when this many are pending, or after `flushDelayMs`, whichever comes first. */
-  readonly flushCount: number;
-  readonly flushDelayMs: number;
   /**
-   * Threads: shared memory where the worker notes the task whose synchronous part is running (see
-   * engine). Processes cannot share memory with the pool: they note it in their own, and a
-   * watchdog thread in the child reports a task stuck there on the WATCHDOG_FD pipe.
+   * Threads: the sync-task cell, shared with the pool (see sync-task.ts). Undefined for a child
+   * process, which makes its own for its watchdog. Timings come from timing.ts, on both sides.
    */
-  readonly current: Int32Array | undefined;
-  /** How often the worker checks whether it is idle while it has tasks (see 'idle'). */
-  readonly idleCheckMs: number;
-  /** How often a worker with tasks reports its load and task times (see 'stats'). */
-  readonly statsMs: number;
+  readonly syncTask: Int32Array | undefined;
 }
 
 /**
@@ -31,7 +20,6 @@ export interface WorkerInit {
  * tasks, so its bookkeeping per task is a few array slots rather than an object and a map entry.
  */
 export type MainToWorker =
-  | { readonly type: 'init'; readonly init: WorkerInit }
   /** Start one task per input. `sentAt` (epoch ms) lets the worker measure how long they waited. */
   | {
       readonly type: 'run';
@@ -53,8 +41,6 @@ export type WorkerToMain =
   | { readonly type: 'ready' }
   /** Busy, but its event loop turns: not hung. */
   | { readonly type: 'alive' }
-  /** A child process's last words before an uncaught error kills it. */
-  | { readonly type: 'crash'; readonly error: SerializedError }
   /** The worker's event loop sat mostly idle while it had tasks: they wait on I/O, send more. */
   | { readonly type: 'idle' }
   | { readonly type: 'init-error'; readonly error: SerializedError; readonly reason: InitFailure }
@@ -69,20 +55,18 @@ export type WorkerToMain =
       readonly runTimes: number[];
       readonly waitTimes: number[];
     }
-  | {
-      readonly type: 'results';
-      /**
-       * Tasks that fulfilled: `okRuns` is [batch, count, batch, count, ...] (results of one batch
-       * come in runs), the next `count` entries of `okOffsets` are offsets in that batch, and
-       * `values` holds their values, position by position. Offsets travel as raw bytes: cloning
-       * a typed array is a copy, a plain array costs a tagged write and read per number.
-       */
-      readonly okRuns: number[];
-      readonly okOffsets: Int32Array;
-      readonly values: unknown[];
-      /** Tasks that threw, or whose value could not be cloned (rare, so one object each). */
-      readonly failures: TaskFailure[];
-    };
+  | ResultsMessage;
+
+/** Settled tasks; written and read only by results.ts, which describes the format. */
+export interface ResultsMessage {
+  readonly type: 'results';
+  /** Tasks that fulfilled: [batch, count, batch, count, ...]. */
+  readonly okBatches: number[];
+  readonly okOffsets: Int32Array;
+  readonly values: unknown[];
+  /** Tasks that threw, or whose value could not be cloned. */
+  readonly failures: TaskFailure[];
+}
 
 export interface TaskFailure {
   readonly batch: number;
@@ -92,3 +76,19 @@ export interface TaskFailure {
 }
 
 export type InitFailure = 'import' | 'no-default-export' | 'setup';
+
+// ---- the process backend's own messages ----
+// A thread gets its WorkerInit as workerData and its crash as an 'error' event; a child process
+// needs a message for each. They travel only between a child and its handle (backends/process.ts
+// and worker/channel.ts), never through the engine.
+
+/** What the process backend sends a child: first its init, then the shared messages. */
+export type MainToChild = MainToWorker | { readonly type: 'init'; readonly init: WorkerInit };
+
+/** A child process's last words before an uncaught error kills it, so its exit can name it. */
+export interface CrashMessage {
+  readonly type: 'crash';
+  readonly error: SerializedError;
+}
+
+export type ChildToMain = WorkerToMain | CrashMessage;

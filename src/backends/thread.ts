@@ -1,14 +1,8 @@
 /** A worker thread: the default backend, cheap to start, sharing the process. */
 import { Worker } from 'node:worker_threads';
-import type { WorkerInit } from './messages.js';
-import {
-  entryExecArgv,
-  entryUrl,
-  threadExecArgv,
-  type WorkerEvents,
-  type WorkerHandle,
-  type WorkerLimits,
-} from './worker-handle.js';
+import type { WorkerInit } from '../protocol/messages.js';
+import { entryExecArgv, entryUrl, threadExecArgv } from './exec-argv.js';
+import type { WorkerEvents, WorkerHandle, WorkerLimits } from './worker-handle.js';
 
 export function startThreadWorker(
   init: WorkerInit,

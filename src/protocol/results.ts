@@ -1,0 +1,134 @@
+/**
+ * The 'results' message, both ends: the worker writes its settled tasks into a ResultWriter and
+ * sends what `take()` returns; the pool hands each message to `readResults`. Results cost no
+ * object per task on either side: fulfilled tasks are runs of offsets within a batch
+ * (`okBatches` is [batch, count, batch, count, ...], the next `count` entries of `okOffsets` are
+ * offsets in that batch, `values` their values position by position); failures are rare and
+ * carry one object each.
+ */
+import type { ResultsMessage, TaskFailure } from './messages.js';
+import { type SerializedError, serializeError } from './serialize-error.js';
+
+/** A worker's settled tasks since its last send, in the wire format. */
+export class ResultWriter {
+  private okBatches: number[] = [];
+  /** The batch of the last run in `okBatches`, or -1: the next result of that batch extends it. */
+  private lastOkBatch = -1;
+  private okOffsets: number[] = [];
+  private values: unknown[] = [];
+  private failures: TaskFailure[] = [];
+
+  /** Results written since the last `take()`. */
+  get size(): number {
+    return this.okOffsets.length + this.failures.length;
+  }
+
+  fulfilled(batch: number, offset: number, value: unknown): void {
+    if (batch === this.lastOkBatch) this.okBatches[this.okBatches.length - 1]!++;
+    else {
+      this.lastOkBatch = batch;
+      this.okBatches.push(batch, 1);
+    }
+    this.okOffsets.push(offset);
+    this.values.push(value);
+  }
+
+  threw(batch: number, offset: number, error: unknown): void {
+    this.failures.push({ batch, offset, kind: 'threw', error: serializeError(error) });
+  }
+
+  /** The message to send, and an empty writer. */
+  take(): ResultsMessage {
+    const message: ResultsMessage = {
+      type: 'results',
+      okBatches: this.okBatches,
+      // Offsets travel as raw bytes: cloning a typed array is a copy, a plain array costs a
+      // tagged write and read per number.
+      okOffsets: new Int32Array(this.okOffsets),
+      values: this.values,
+      failures: this.failures,
+    };
+    this.okBatches = [];
+    this.lastOkBatch = -1;
+    this.okOffsets = [];
+    this.values = [];
+    this.failures = [];
+    return message;
+  }
+}
+
+/**
+ * Sends a results message. `post` throws when a value cannot be cloned: then the values go one
+ * message each, so only the tasks whose value fails to clone fail ('output-not-cloneable').
+ */
+export function postResults(
+  message: ResultsMessage,
+  post: (message: ResultsMessage) => void,
+): void {
+  try {
+    post(message);
+  } catch {
+    postOneByOne(message, post);
+  }
+}
+
+function postOneByOne(message: ResultsMessage, post: (message: ResultsMessage) => void): void {
+  const failures = [...message.failures];
+  const { okBatches, okOffsets, values } = message;
+  let i = 0;
+  for (let run = 0; run < okBatches.length; run += 2) {
+    const batch = okBatches[run]!;
+    for (const end = i + okBatches[run + 1]!; i < end; i++) {
+      const offset = okOffsets[i]!;
+      try {
+        post({
+          type: 'results',
+          okBatches: [batch, 1],
+          okOffsets: Int32Array.of(offset),
+          values: [values[i]],
+          failures: [],
+        });
+      } catch (error) {
+        failures.push({
+          batch,
+          offset,
+          kind: 'output-not-cloneable',
+          error: serializeError(error),
+        });
+      }
+    }
+  }
+  if (failures.length > 0) {
+    post({ type: 'results', okBatches: [], okOffsets: new Int32Array(0), values: [], failures });
+  }
+}
+
+/**
+ * Reads a results message: every fulfilled task, then every failed one, in the order the worker
+ * wrote them. A batch is looked up once per run, and tasks of a batch `batches` does not know
+ * (settled and dropped already) are skipped. The callbacks may change `batches`.
+ */
+export function readResults<Batch>(
+  message: ResultsMessage,
+  batches: { get(id: number): Batch | undefined },
+  onFulfilled: (batch: Batch, offset: number, value: unknown) => void,
+  onFailed: (
+    batch: Batch,
+    offset: number,
+    kind: TaskFailure['kind'],
+    error: SerializedError,
+  ) => void,
+): void {
+  const { okBatches, okOffsets, values, failures } = message;
+  let i = 0;
+  for (let run = 0; run < okBatches.length; run += 2) {
+    const batch = batches.get(okBatches[run]!);
+    const end = i + okBatches[run + 1]!;
+    if (batch !== undefined) for (; i < end; i++) onFulfilled(batch, okOffsets[i]!, values[i]);
+    i = end;
+  }
+  for (const failure of failures) {
+    const batch = batches.get(failure.batch);
+    if (batch !== undefined) onFailed(batch, failure.offset, failure.kind, failure.error);
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * The worker side's core: imports the task module, then runs every task it is given concurrently
+ * on this worker's event loop, and sends results back in batches.
+ */
+import { performance } from 'node:perf_hooks';
+import { epochNow } from '../epoch-now.js';
+import type { MainToWorker, WorkerInit } from '../protocol/messages.js';
+import { postResults, ResultWriter } from '../protocol/results.js';
+import { serializeError } from '../protocol/serialize-error.js';
+import { NO_TASK, SYNC_TASK_BATCH, SYNC_TASK_OFFSET } from '../protocol/sync-task.js';
+import {
+  FLUSH_COUNT,
+  FLUSH_DELAY_MS,
+  IDLE_CHECK_MS,
+  START_SLICE_MS,
+  START_SLICE_TASKS,
+  STATS_MS,
+} from '../protocol/timing.js';
+import { loadTaskModule } from '../task-module.js';
+import type { TaskModule } from '../types.js';
+import type { Channel } from './channel.js';
+import { LoadReport } from './load-report.js';
+import { Context } from './task-context.js';
+
+/** One task in this many has its run time measured (the first of each batch always is). */
+const RUN_TIME_SAMPLING = 8;
+
+/** The tasks of one `run` message still running, by offset. */
+interface RunningBatch {
+  readonly contexts: Array<Context | undefined>;
+  /** Aborts that arrived before their task started (a huge batch starts over several turns). */
+  abortedBeforeStart: Map<number, Error> | undefined;
+  running: number;
+}
+
+/** A batch in the start queue: its tasks from `next` on have not started. */
+interface QueuedBatch {
+  readonly id: number;
+  readonly batch: RunningBatch;
+  readonly inputs: unknown[];
+  next: number;
+  /** When the pool sent it (epoch ms), for the wait-time histogram. */
+  readonly sentAt: number;
+}
+
+/** Runs the tasks of every batch it is sent, concurrently, and sends their results back. */
+export class WorkerRuntime {
+  private readonly batches = new Map<number, RunningBatch>();
+  private running = 0;
+  private readonly unsentResults = new ResultWriter();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushScheduled = false;
+  /** Batches whose tasks are not all started yet, oldest first. */
+  private readonly startQueue: QueuedBatch[] = [];
+  /** Whether a start slice waits for the next turn (setImmediate). */
+  private sliceScheduled = false;
+  private closing = false;
+  private taskFn: TaskModule['default'] = () => undefined;
+  private readonly load: LoadReport;
+
+  constructor(
+    private readonly channel: Channel,
+    private readonly init: WorkerInit,
+  ) {
+    this.load = new LoadReport(channel, STATS_MS, () => this.running);
+  }
+
+  async start(): Promise<void> {
+    const loaded = await loadTaskModule(this.init.moduleUrl, this.init.workerId);
+    if (!loaded.ok) {
+      const { reason, error } = loaded;
+      this.channel.post({ type: 'init-error', reason, error: serializeError(error) });
+      return;
+    }
+    this.taskFn = loaded.task;
+    this.channel.onMessage((message) => this.onMessage(message));
+    this.channel.post({ type: 'ready' });
+    this.load.start(IDLE_CHECK_MS);
+  }
+
+  private onMessage(message: MainToWorker): void {
+    switch (message.type) {
+      case 'run':
+        this.runBatch(message.batch, message.inputs, message.sentAt);
+        break;
+      case 'abort': {
+        const batch = this.batches.get(message.batch);
+        if (!batch) break;
+        for (const offset of message.offsets) {
+          const reason = new Error(
+            message.reason === 'timeout' ? 'Task timed out' : 'Task aborted',
+          );
+          reason.name = message.reason === 'timeout' ? 'TimeoutError' : 'AbortError';
+          const ctx = batch.contexts[offset];
+          if (ctx) {
+            ctx.abort(reason);
+          } else {
+            batch.abortedBeforeStart ??= new Map();
+            batch.abortedBeforeStart.set(offset, reason);
+          }
+        }
+        break;
+      }
+      case 'close':
+        this.closing = true;
+        this.exitIfIdle();
+        break;
+    }
+  }
+
+  private runBatch(id: number, inputs: unknown[], sentAt: number): void {
+    const n = inputs.length;
+    const batch: RunningBatch = {
+      contexts: new Array(n),
+      abortedBeforeStart: undefined,
+      running: n,
+    };
+    this.batches.set(id, batch);
+    this.running += n;
+    this.load.tasksArrived();
+    this.startQueue.push({ id, batch, inputs, next: 0, sentAt });
+    if (!this.sliceScheduled) this.startSlice();
+  }
+
+  /**
+   * Start queued tasks, at most START_SLICE_TASKS (or START_SLICE_MS) per turn of the event loop:
+   * a huge batch (with unbounded concurrency) then still streams its results back while it is
+   * being started, and a message from the main thread (an abort) is never stuck behind it.
+   */
+  private readonly startSlice = (): void => {
+    // Send the last slice's results first, so the pool refills this worker while it runs this
+    // slice instead of after it.
+    if (this.unsentResults.size >= FLUSH_COUNT) this.flush();
+    this.sliceScheduled = false;
+    let budget = START_SLICE_TASKS;
+    const now = epochNow();
+    const sliceStart = performance.now();
+    let outOfTime = false;
+    while (budget > 0 && this.startQueue.length > 0 && !outOfTime) {
+      const queued = this.startQueue[0]!;
+      let end = Math.min(queued.inputs.length, queued.next + budget);
+      for (let offset = queued.next; offset < end; offset++) {
+        this.runTask(queued.id, queued.batch, offset, queued.inputs[offset]);
+        // Tasks whose synchronous part is long (CPU work before the first await) must not hold
+        // the loop for a whole slice: results, heartbeats and aborts wait on it. Checked every
+        // few tasks, so tiny ones do not pay for the clock.
+        if ((offset & 7) === 7 && performance.now() - sliceStart >= START_SLICE_MS) {
+          end = offset + 1;
+          outOfTime = true;
+        }
+      }
+      // One sample per slice: its tasks all started about now.
+      this.load.waitTimes.add(now - queued.sentAt, end - queued.next);
+      budget -= end - queued.next;
+      queued.next = end;
+      if (end === queued.inputs.length) this.startQueue.shift();
+    }
+    if (this.startQueue.length > 0) {
+      this.sliceScheduled = true;
+      setImmediate(this.startSlice);
+    }
+  };
+
+  private runTask(id: number, batch: RunningBatch, offset: number, input: unknown): void {
+    const aborted = batch.abortedBeforeStart?.get(offset);
+    if (aborted) {
+      // Settled for the caller already: do not start it at all.
+      this.fail(id, batch, offset, aborted);
+      return;
+    }
+    // Run times are sampled, one task in RUN_TIME_SAMPLING: two clock reads per task are a cost
+    // tiny tasks feel.
+    const sampled = offset % RUN_TIME_SAMPLING === 0;
+    const ctx = new Context(this.init.workerId, sampled ? performance.now() : -1);
+    batch.contexts[offset] = ctx;
+    let result: unknown;
+    const syncTask = this.init.syncTask;
+    if (syncTask) {
+      syncTask[SYNC_TASK_BATCH] = id;
+      syncTask[SYNC_TASK_OFFSET] = offset;
+    }
+    try {
+      result = this.taskFn(input, ctx);
+    } catch (error) {
+      this.fail(id, batch, offset, error);
+      return;
+    } finally {
+      if (syncTask) syncTask[SYNC_TASK_BATCH] = NO_TASK;
+    }
+    // Plain values settle without a promise round trip; thenables are awaited.
+    if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') {
+      (result as PromiseLike<unknown>).then(
+        (value) => this.succeed(id, batch, offset, value),
+        (error) => this.fail(id, batch, offset, error),
+      );
+    } else {
+      this.succeed(id, batch, offset, result);
+    }
+  }
+
+  private taskEnded(id: number, batch: RunningBatch, offset: number): void {
+    const ctx = batch.contexts[offset];
+    if (ctx !== undefined && ctx.started >= 0)
+      this.load.runTimes.add(performance.now() - ctx.started);
+    batch.contexts[offset] = undefined;
+    this.running--;
+    if (--batch.running === 0) this.batches.delete(id);
+  }
+
+  private succeed(id: number, batch: RunningBatch, offset: number, value: unknown): void {
+    this.taskEnded(id, batch, offset);
+    this.unsentResults.fulfilled(id, offset, value);
+    this.scheduleFlush();
+  }
+
+  private fail(id: number, batch: RunningBatch, offset: number, error: unknown): void {
+    this.taskEnded(id, batch, offset);
+    this.unsentResults.threw(id, offset, error);
+    this.scheduleFlush();
+  }
+
+  /**
+   * Results go back in batches: at once when enough are unsent or the worker ran dry (so a lone
+   * `run()` is not delayed), otherwise after a short delay that gathers more of them.
+   */
+  private scheduleFlush(): void {
+    if (this.unsentResults.size >= FLUSH_COUNT || this.running === 0) {
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flush);
+      }
+    } else if (!this.flushTimer) {
+      this.flushTimer = setTimeout(this.flush, FLUSH_DELAY_MS);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+    }
+    if (this.unsentResults.size === 0) return;
+    postResults(this.unsentResults.take(), this.channel.post);
+    this.exitIfIdle();
+  };
+
+  private exitIfIdle(): void {
+    if (this.closing && this.running === 0 && this.unsentResults.size === 0) {
+      // Exit explicitly: a task module's keep-alive sockets or timers must not hold the worker open.
+      setImmediate(() => process.exit(0));
+    }
+  }
+}

@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ResultsMessage, TaskFailure } from '../dist/protocol/messages.js';
+import { postResults, ResultWriter, readResults } from '../dist/protocol/results.js';
+import {
+  createSyncTaskCell,
+  formatWatchdogLine,
+  NO_TASK,
+  SYNC_TASK_BATCH,
+  SYNC_TASK_OFFSET,
+  watchdogLineReader,
+} from '../dist/protocol/sync-task.js';
+import {
+  FLUSH_COUNT,
+  FLUSH_DELAY_MS,
+  HANG_GRACE_MS,
+  HEARTBEAT_MS,
+  IDLE_CHECK_MS,
+  IDLE_UTILIZATION,
+  LAST_WORD_GRACE_MS,
+  SILENCE_MS,
+  START_SLICE_MS,
+  START_SLICE_TASKS,
+  STATS_MS,
+  STATS_STALE_MS,
+  WATCHDOG_CHECK_MS,
+  WATCHDOG_STUCK_MS,
+} from '../dist/protocol/timing.js';
+
+describe('protocol timing', () => {
+  it('a busy worker talks more often than the pool takes silence for a block', () => {
+    // The longest gap between two messages of a worker whose loop turns: a heartbeat is due,
+    // the next loop check comes IDLE_CHECK_MS later, behind one start slice.
+    assert.ok(HEARTBEAT_MS + IDLE_CHECK_MS + START_SLICE_MS < SILENCE_MS);
+    assert.ok(IDLE_CHECK_MS <= HEARTBEAT_MS);
+  });
+
+  it('a worker sends unsent results well within the silence limit', () => {
+    assert.ok(FLUSH_DELAY_MS < SILENCE_MS);
+    assert.ok(Number.isInteger(FLUSH_COUNT) && FLUSH_COUNT > 0);
+  });
+
+  it('a suspicion of a block comes before the verdict', () => {
+    assert.ok(SILENCE_MS < HANG_GRACE_MS);
+  });
+
+  it("a child's watchdog names the stuck task before the pool decides it is hung", () => {
+    assert.ok(WATCHDOG_STUCK_MS + WATCHDOG_CHECK_MS < HANG_GRACE_MS);
+  });
+
+  it('load reports go out from the loop check, and count as stale only after a few missed', () => {
+    assert.ok(STATS_MS >= IDLE_CHECK_MS);
+    assert.ok(STATS_STALE_MS > STATS_MS + IDLE_CHECK_MS);
+  });
+
+  it('every limit is a positive number in its range', () => {
+    for (const value of [
+      FLUSH_DELAY_MS,
+      HANG_GRACE_MS,
+      HEARTBEAT_MS,
+      IDLE_CHECK_MS,
+      LAST_WORD_GRACE_MS,
+      SILENCE_MS,
+      START_SLICE_MS,
+      START_SLICE_TASKS,
+      STATS_MS,
+      WATCHDOG_CHECK_MS,
+      WATCHDOG_STUCK_MS,
+    ]) {
+      assert.ok(Number.isFinite(value) && value > 0, String(value));
+    }
+    assert.ok(IDLE_UTILIZATION > 0 && IDLE_UTILIZATION < 1);
+  });
+});
+
+type Read = [batch: string, offset: number, outcome: 'ok' | TaskFailure['kind'], detail: unknown];
+
+/** Everything a message says, in reading order, with batches looked up in `known`. */
+function readAll(message: ResultsMessage, known: readonly number[]): Read[] {
+  const batches = new Map(known.map((id) => [id, `batch ${id}`]));
+  const read: Read[] = [];
+  readResults(
+    message,
+    batches,
+    (batch, offset, value) => read.push([batch, offset, 'ok', value]),
+    (batch, offset, kind, error) => read.push([batch, offset, kind, error.message]),
+  );
+  return read;
+}
+
+describe('results codec', () => {
+  it('reads back what the worker wrote, fulfilled tasks first, runs per batch', () => {
+    const writer = new ResultWriter();
+    writer.fulfilled(7, 0, 'a');
+    writer.fulfilled(7, 3, { b: 1 });
+    writer.threw(7, 1, new RangeError('bad input'));
+    writer.fulfilled(9, 2, undefined);
+    writer.fulfilled(7, 5, 5n);
+    assert.equal(writer.size, 5);
+    const message = writer.take();
+    assert.deepEqual(message.okBatches, [7, 2, 9, 1, 7, 1]);
+    assert.ok(message.okOffsets instanceof Int32Array);
+    assert.deepEqual([...message.okOffsets], [0, 3, 2, 5]);
+    assert.deepEqual(readAll(message, [7, 9]), [
+      ['batch 7', 0, 'ok', 'a'],
+      ['batch 7', 3, 'ok', { b: 1 }],
+      ['batch 9', 2, 'ok', undefined],
+      ['batch 7', 5, 'ok', 5n],
+      ['batch 7', 1, 'threw', 'bad input'],
+    ]);
+    // take() empties the writer: the next message starts new runs.
+    assert.equal(writer.size, 0);
+    writer.fulfilled(7, 6, 'c');
+    assert.deepEqual(writer.take().okBatches, [7, 1]);
+  });
+
+  it('skips the tasks of batches the reader no longer knows', () => {
+    const writer = new ResultWriter();
+    writer.fulfilled(1, 0, 'gone');
+    writer.fulfilled(2, 0, 'kept');
+    writer.fulfilled(1, 1, 'gone');
+    writer.threw(1, 2, new Error('gone'));
+    writer.threw(2, 1, new Error('kept'));
+    assert.deepEqual(readAll(writer.take(), [2]), [
+      ['batch 2', 0, 'ok', 'kept'],
+      ['batch 2', 1, 'threw', 'kept'],
+    ]);
+  });
+
+  it('looks a batch up once per run, and a change to the batches counts from the next run', () => {
+    const writer = new ResultWriter();
+    writer.fulfilled(1, 0, 'x');
+    writer.fulfilled(1, 1, 'y');
+    writer.fulfilled(2, 0, 'z');
+    const batches = new Map([
+      [1, 'one'],
+      [2, 'two'],
+    ]);
+    let lookups = 0;
+    const read: string[] = [];
+    readResults(
+      writer.take(),
+      {
+        get: (id: number) => {
+          lookups++;
+          return batches.get(id);
+        },
+      },
+      (batch, offset) => {
+        read.push(`${batch}:${offset}`);
+        batches.delete(2); // a settle that drops another job's batch
+      },
+      () => assert.fail('no failures'),
+    );
+    assert.equal(lookups, 2);
+    assert.deepEqual(read, ['one:0', 'one:1']);
+  });
+
+  it('sends a message whole when it clones', () => {
+    const writer = new ResultWriter();
+    writer.fulfilled(3, 0, new Map([[1, 2]]));
+    writer.threw(3, 1, 'not an error');
+    const sent: ResultsMessage[] = [];
+    postResults(writer.take(), (message) => sent.push(structuredClone(message)));
+    assert.equal(sent.length, 1);
+    assert.deepEqual(readAll(sent[0]!, [3]), [
+      ['batch 3', 0, 'ok', new Map([[1, 2]])],
+      ['batch 3', 1, 'threw', 'not an error'],
+    ]);
+  });
+
+  it('fails only the tasks whose value cannot be cloned', () => {
+    const writer = new ResultWriter();
+    writer.fulfilled(4, 0, 'fine');
+    writer.fulfilled(4, 1, () => 'a function');
+    writer.fulfilled(5, 0, 'also fine');
+    writer.threw(4, 2, new Error('threw'));
+    const sent: ResultsMessage[] = [];
+    postResults(writer.take(), (message) => sent.push(structuredClone(message)));
+    const read = sent.flatMap((message) => readAll(message, [4, 5]));
+    assert.deepEqual(
+      read.map(([batch, offset, outcome]) => [batch, offset, outcome]),
+      [
+        ['batch 4', 0, 'ok'],
+        ['batch 5', 0, 'ok'],
+        ['batch 4', 2, 'threw'],
+        ['batch 4', 1, 'output-not-cloneable'],
+      ],
+    );
+    assert.equal(read[0]![3], 'fine');
+    assert.match(String(read[3]![3]), /could not be cloned/);
+  });
+});
+
+describe('sync-task cell and watchdog line', () => {
+  it('a new cell reads no task, shared for threads and private for processes', () => {
+    const shared = createSyncTaskCell(true);
+    const own = createSyncTaskCell(false);
+    assert.ok(shared.buffer instanceof SharedArrayBuffer);
+    assert.ok(!(own.buffer instanceof SharedArrayBuffer));
+    for (const cell of [shared, own]) {
+      assert.equal(cell[SYNC_TASK_BATCH], NO_TASK);
+      assert.equal(cell[SYNC_TASK_OFFSET], NO_TASK);
+    }
+  });
+
+  it('the process backend reads back the newest line the watchdog wrote, across chunks', () => {
+    const reports: Array<[number, number]> = [];
+    const read = watchdogLineReader((batch, offset) => reports.push([batch, offset]));
+    const text = formatWatchdogLine(12, 34) + formatWatchdogLine(NO_TASK, NO_TASK);
+    read(text.slice(0, 4));
+    assert.deepEqual(reports, []);
+    read(text.slice(4));
+    assert.deepEqual(reports, [[NO_TASK, NO_TASK]]);
+    read(formatWatchdogLine(5, 0).slice(0, 2));
+    read(`${formatWatchdogLine(5, 0).slice(2)}garbage\n`);
+    assert.deepEqual(reports, [[NO_TASK, NO_TASK]]);
+    read(formatWatchdogLine(5, 0));
+    assert.deepEqual(reports, [
+      [NO_TASK, NO_TASK],
+      [5, 0],
+    ]);
+  });
+
+  it("the watchdog line's format is one expression the watchdog thread can run as source", () => {
+    const format = new Function(`return ${formatWatchdogLine};`)() as typeof formatWatchdogLine;
+    assert.equal(format(3, 4), formatWatchdogLine(3, 4));
+  });
+});
