@@ -1,16 +1,18 @@
 /**
  * `--workers 0`: every task runs on the main thread's own event loop, with the same concurrency,
  * timeout, ordering and records as the pool — the one-loop baseline a pool is measured against
- * (and a simple way to debug a task module). No worker, so no crash recovery: a task that kills
- * its process kills the run.
+ * (and a simple way to debug a task module). It pulls inputs with the pool's own Job and gives
+ * tasks the workers' own context; only the dealing is left out: tasks start as soon as they are
+ * pulled. No worker, so no crash recovery: a task that kills its process kills the run.
  */
 import { pathToFileURL } from 'node:url';
-import type { JobSink } from '../core/job.js';
+import { Job, type JobSink } from '../core/job.js';
 import { AbortError, TaskError, TaskModuleError, TimeoutError } from '../errors.js';
 import { Histogram } from '../histogram.js';
 import { ResultStream } from '../result-stream.js';
 import { initFailureMessage, loadTaskModule } from '../task-module.js';
-import type { PoolStats, StreamResult, TaskContext, TaskModule } from '../types.js';
+import type { PoolStats, StreamResult, TaskModule } from '../types.js';
+import { Context } from '../worker/task-context.js';
 
 const NO_SAMPLES = { count: 0, p50: 0, p99: 0 } as const;
 
@@ -29,7 +31,8 @@ export class InlineRunner {
   private failed = 0;
   private readonly runTimes = new Histogram();
   private load = { at: performance.now(), elu: performance.eventLoopUtilization(), utilization: 0 };
-  private readonly controllers = new Set<AbortController>();
+  /** Tasks running: a stop or destroy fires their signals. */
+  private readonly contexts = new Set<Context>();
 
   private constructor(private readonly options: InlineOptions) {}
 
@@ -49,16 +52,20 @@ export class InlineRunner {
     inputs: AsyncIterable<unknown>,
     { ordered, signal }: { ordered: boolean; signal?: AbortSignal | undefined },
   ): AsyncIterableIterator<StreamResult<unknown, unknown>> {
-    let stop = (): void => {};
-    let release = (_count: number): void => {};
+    let job: Job | undefined;
     return new ResultStream(ordered, {
       start: (sink) => {
-        const job = this.startJob(inputs[Symbol.asyncIterator](), sink, signal);
-        stop = job.stop;
-        release = job.release;
+        job = this.startJob(inputs, sink, signal);
       },
-      release: (count) => release(count),
-      abandon: () => stop(),
+      release: (count) => {
+        job?.release(count);
+        if (job) this.startReady(job);
+      },
+      abandon: () => {
+        // The consumer is gone: pull nothing more, and stop what runs.
+        if (job && !job.finished) job.sink.fail(new AbortError('The stream was abandoned'));
+      },
+      endInputs: () => job?.endInputs(),
     });
   }
 
@@ -91,94 +98,74 @@ export class InlineRunner {
 
   /** Abort what is running: each task's signal fires (the stream itself fails with AbortError). */
   async destroy(): Promise<void> {
-    for (const controller of this.controllers)
-      controller.abort(new AbortError('The run was destroyed'));
+    this.abortAll(new AbortError('The run was destroyed'));
   }
 
-  /** Pull inputs while fewer than `concurrency` are unconsumed, run each, settle each once. */
   private startJob(
-    source: AsyncIterator<unknown>,
+    inputs: AsyncIterable<unknown>,
     sink: JobSink,
     signal: AbortSignal | undefined,
-  ): { stop(): void; release(count: number): void } {
-    let index = 0;
-    let outstanding = 0; // started and not yet taken by the consumer
-    let pulling = false;
-    let exhausted = false;
-    let stopped = false;
-    const settled = (): void => {
-      if (exhausted && this.running === 0 && !stopped) {
-        stopped = true;
-        sink.done();
-      }
-    };
-    const pull = async (): Promise<void> => {
-      if (pulling) return;
-      pulling = true;
-      try {
-        while (!stopped && !exhausted && outstanding < this.options.concurrency) {
-          const step = await source.next();
-          if (stopped) return;
-          if (step.done) {
-            exhausted = true;
-            break;
-          }
-          outstanding++;
-          const taskIndex = index++;
-          const input = step.value;
-          this.runOne(input, (ok, result) => {
-            if (!stopped) sink.settle(taskIndex, input, ok, result);
-            settled();
-          });
-        }
-      } catch (error) {
-        stopped = true;
-        sink.fail(error instanceof Error ? error : new Error(String(error)));
-        return;
-      } finally {
-        pulling = false;
-      }
-      settled();
-    };
+  ): Job {
     const onAbort = (): void => {
-      if (stopped) return;
-      stopped = true;
-      for (const controller of this.controllers) controller.abort(signal?.reason);
-      sink.fail(new AbortError('The run was aborted', { cause: signal?.reason }));
+      if (!job.finished)
+        job.sink.fail(new AbortError('The run was aborted', { cause: signal?.reason }));
     };
+    const job: Job = new Job(
+      inputs,
+      {
+        settle: (index, input, ok, result) => sink.settle(index, input, ok, result),
+        fail: (error) => {
+          job.stop();
+          signal?.removeEventListener('abort', onAbort);
+          this.abortAll(error);
+          sink.fail(error);
+        },
+        done: () => {
+          signal?.removeEventListener('abort', onAbort);
+          sink.done();
+        },
+      },
+      {
+        timeout: this.options.timeout,
+        poolWindow: () => this.options.concurrency,
+        pacedByConsumer: true,
+      },
+      () => this.startReady(job),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
-    void pull();
-    return {
-      stop: () => {
-        stopped = true;
-        signal?.removeEventListener('abort', onAbort);
-        void source.return?.();
-        for (const controller of this.controllers) controller.abort(new AbortError());
-      },
-      release: (count) => {
-        outstanding -= count;
-        void pull();
-      },
-    };
+    job.prefetch();
+    this.startReady(job);
+    return job;
   }
 
-  /** Run one task; `report` hears its outcome exactly once (a timeout wins over a late end). */
-  private runOne(input: unknown, report: (ok: boolean, result: unknown) => void): void {
-    const controller = new AbortController();
-    this.controllers.add(controller);
-    this.running++;
+  /** Start every input the job has ready, within `concurrency` unconsumed. */
+  private startReady(job: Job): void {
+    while (job.hasReady()) {
+      const first = job.dispatched;
+      const inputs = job.take(this.options.concurrency);
+      if (inputs.length === 0) return;
+      for (let i = 0; i < inputs.length; i++) this.runOne(job, first + i, inputs[i]);
+    }
+  }
+
+  /** Run one task; it settles exactly once (a timeout wins over a late end). */
+  private runOne(job: Job, index: number, input: unknown): void {
     const started = performance.now();
+    const ctx = new Context(0, started);
+    this.contexts.add(ctx);
+    this.running++;
     let open = true;
     const settle = (ok: boolean, result: unknown): void => {
       if (!open) return;
       open = false;
       clearTimeout(timer);
-      this.controllers.delete(controller);
+      this.contexts.delete(ctx);
       this.running--;
       this.runTimes.add(performance.now() - started);
       if (ok) this.done++;
       else this.failed++;
-      report(ok, result);
+      // A stopped job reports nothing more.
+      if (!job.finished) job.settle(index, input, ok, result);
     };
     const timeout = this.options.timeout;
     const timer =
@@ -186,10 +173,9 @@ export class InlineRunner {
         ? undefined
         : setTimeout(() => {
             const error = new TimeoutError(timeout);
-            controller.abort(error);
+            ctx.abort(error);
             settle(false, error);
           }, timeout);
-    const ctx: TaskContext = { signal: controller.signal, workerId: 0 };
     try {
       Promise.resolve(this.task!(input, ctx)).then(
         (value) => settle(true, value),
@@ -198,5 +184,10 @@ export class InlineRunner {
     } catch (error) {
       settle(false, new TaskError(error));
     }
+  }
+
+  private abortAll(reason: unknown): void {
+    const error = reason instanceof Error ? reason : new AbortError('The run was aborted');
+    for (const ctx of this.contexts) ctx.abort(error);
   }
 }
