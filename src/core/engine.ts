@@ -181,23 +181,8 @@ export class Engine {
     this.closed = true;
     await this.whenIdle();
     this.timeouts.clear();
-    const workers = this.workers.list;
-    for (const worker of workers) if (worker.state !== 'gone') worker.state = 'closing';
-    // Hold the process open until the workers are really gone.
-    this.workers.updateKeepAlive();
-    await Promise.all(
-      workers.map(async (worker) => {
-        if (worker.state === 'gone') return;
-        try {
-          worker.handle.send({ type: 'close' });
-        } catch {
-          // Already gone: terminate below is a no-op then.
-        }
-        // Every call has settled: whatever still runs there was given up on.
-        this.hangWatch.watchGivenUp(worker);
-        await worker.handle.exited;
-      }),
-    );
+    // Every call has settled: whatever still runs there was given up on.
+    await this.workers.closeAll((worker) => this.hangWatch.watchGivenUp(worker));
   }
 
   /** Abort every job (each unsettled task settles with AbortError) and stop the workers now. */
@@ -207,15 +192,7 @@ export class Engine {
     const error = new AbortError('The pool was destroyed');
     for (const job of this.jobs.snapshot()) this.failJob(job, error);
     this.timeouts.clear();
-    await Promise.all(
-      this.workers.list.map((worker) => {
-        worker.state = 'gone';
-        // Hold the process open until they are gone (see updateKeepAlive): code after
-        // `await destroy()` must run.
-        worker.handle.setKeepAlive(true);
-        return worker.handle.terminate();
-      }),
-    );
+    await this.workers.terminateAll();
   }
 
   private onMessage(worker: WorkerRecord, message: WorkerToMain): void {

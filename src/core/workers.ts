@@ -131,6 +131,42 @@ export class Workers {
     for (const worker of this.list) worker.handle.setKeepAlive(keepAlive);
   }
 
+  /**
+   * Ask every worker to exit once its tasks end; resolves once all are gone. `closing` sees each
+   * one first (to watch what still runs there).
+   */
+  async closeAll(closing: (worker: WorkerRecord) => void): Promise<void> {
+    const workers = this.list;
+    for (const worker of workers) if (worker.state !== 'gone') worker.state = 'closing';
+    // Hold the process open until the workers are really gone.
+    this.updateKeepAlive();
+    await Promise.all(
+      workers.map(async (worker) => {
+        if (worker.state === 'gone') return;
+        try {
+          worker.handle.send({ type: 'close' });
+        } catch {
+          // Already gone: terminate below is a no-op then.
+        }
+        closing(worker);
+        await worker.handle.exited;
+      }),
+    );
+  }
+
+  /** Stop every worker now; resolves once all are gone. */
+  async terminateAll(): Promise<void> {
+    await Promise.all(
+      this.list.map((worker) => {
+        worker.state = 'gone';
+        // Hold the process open until they are gone (see updateKeepAlive): code after
+        // `await destroy()` must run.
+        worker.handle.setKeepAlive(true);
+        return worker.handle.terminate();
+      }),
+    );
+  }
+
   /** Fire the signals of tasks given up on: they should end soon and free their places. */
   abortTasks(batch: Batch, offsets: number[], reason: 'timeout' | 'abort'): void {
     if (offsets.length === 0 || batch.worker.state === 'gone') return;
