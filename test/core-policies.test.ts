@@ -63,24 +63,51 @@ describe('dealing', () => {
 
 describe('the window', () => {
   it('starts at INITIAL_WINDOW, or at the concurrency if lower', () => {
-    assert.equal(new Window(10_000).size, INITIAL_WINDOW);
-    assert.equal(new Window(16).size, 16);
-    assert.equal(new Window(10_000).poolWindow(3), 3 * INITIAL_WINDOW);
+    assert.equal(new Window(10_000, 1).size, INITIAL_WINDOW);
+    assert.equal(new Window(16, 1).size, 16);
+    assert.equal(new Window(10_000, 3).poolWindow(), 3 * INITIAL_WINDOW);
   });
 
   it('doubles when an idle worker has its window full, up to the concurrency', () => {
-    const window = new Window(3000);
-    assert.equal(window.onIdle(INITIAL_WINDOW, false), true);
+    const window = new Window(3000, 1);
+    assert.equal(window.onIdle(INITIAL_WINDOW, false, 0), true);
     assert.equal(window.size, 2 * INITIAL_WINDOW);
-    assert.equal(window.onIdle(2 * INITIAL_WINDOW, false), true);
+    assert.equal(window.onIdle(2 * INITIAL_WINDOW, false, 0), true);
     assert.equal(window.size, 3000);
-    assert.equal(window.onIdle(3000, false), false, 'capped');
+    assert.equal(window.onIdle(3000, false, 0), false, 'capped');
+  });
+
+  it('starts and grows within the descriptors the tasks leave, shared by the workers', () => {
+    // Tasks that hold one descriptor each, 300 left for them in all.
+    let free = 300;
+    const descriptors = { initialRoom: 300, room: () => free, stepped: () => {} };
+    const window = new Window(10_000, 2, descriptors);
+    assert.equal(window.size, 150);
+    free = 100;
+    assert.equal(window.onIdle(150, false, 300), true);
+    assert.equal(window.size, 200, 'grows by what is left, split between the workers');
+    free = 0;
+    assert.equal(window.onIdle(200, false, 400), false);
+    assert.equal(window.size, 200);
+  });
+
+  it('grows as fast as ever for tasks that hold no descriptors', () => {
+    const descriptors = {
+      initialRoom: 300,
+      room: () => Number.POSITIVE_INFINITY,
+      stepped: () => {},
+    };
+    const window = new Window(10_000, 2, descriptors);
+    assert.equal(window.onIdle(150, false, 300), true);
+    assert.equal(window.size, 300);
+    assert.equal(window.onIdle(300, false, 600), true);
+    assert.equal(window.size, 600);
   });
 
   it('does not grow for a worker short of inputs, nor while workers start', () => {
-    const window = new Window(Number.POSITIVE_INFINITY);
-    assert.equal(window.onIdle(INITIAL_WINDOW - 1, false), false);
-    assert.equal(window.onIdle(INITIAL_WINDOW, true), false);
+    const window = new Window(Number.POSITIVE_INFINITY, 1);
+    assert.equal(window.onIdle(INITIAL_WINDOW - 1, false, 0), false);
+    assert.equal(window.onIdle(INITIAL_WINDOW, true, 0), false);
     assert.equal(window.size, INITIAL_WINDOW);
   });
 });

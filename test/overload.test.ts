@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { descriptorBudget, openFileLimit } from '../dist/core/open-files.js';
+import { DescriptorWatch, descriptorBudget, openFileLimit } from '../dist/core/open-files.js';
 import { overloadKind } from '../dist/core/overload.js';
 import { TaskError, TimeoutError } from '../dist/index.js';
 
@@ -49,6 +49,115 @@ describe('the open-file budget', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the descriptor watch', () => {
+  /** A watch over a fake process: `open` descriptors now, the clock at `time` ms. */
+  function watch(limit: number | undefined) {
+    const state = { open: 20 as number | undefined, time: 0 };
+    const descriptors = new DescriptorWatch(
+      limit,
+      () => state.open,
+      () => state.time,
+    );
+    return { state, descriptors };
+  }
+
+  it('sets no bound where the limit is unknown', () => {
+    const { descriptors } = watch(undefined);
+    assert.equal(descriptors.initialRoom, Number.POSITIVE_INFINITY);
+    assert.equal(descriptors.room(500), Number.POSITIVE_INFINITY);
+  });
+
+  it('bounds tasks that hold a descriptor each by what the limit leaves', () => {
+    const { state, descriptors } = watch(1064); // a ceiling of 750 open
+    assert.equal(descriptors.initialRoom, 730);
+    state.open = 420; // 400 tasks, one each
+    assert.equal(descriptors.room(400), 330, 'before it can tell, one each');
+    state.time = 25;
+    state.open = 300; // between two waves: the peak since the last step still counts
+    assert.equal(descriptors.room(400), 330);
+    descriptors.stepped();
+    state.time = 30;
+    assert.equal(descriptors.room(400), 450, 'right after a step: one each for the new ones');
+  });
+
+  it('does not bound tasks that hold none, once it could tell', () => {
+    const { state, descriptors } = watch(1064);
+    state.open = 22;
+    assert.equal(descriptors.room(2000), 728);
+    state.time = 25;
+    assert.equal(descriptors.room(2000), Number.POSITIVE_INFINITY);
+  });
+
+  it('takes a failed count (itself out of descriptors) as no room', () => {
+    const { state, descriptors } = watch(1064);
+    state.open = undefined;
+    assert.equal(descriptors.room(100), 0);
+  });
+});
+
+/** Runs `script` (an ES module, `POOL` bound to dist's Pool) under `ulimit -n 256`. */
+function underLowLimit(script: string): { status: number | null; stdout: string; stderr: string } {
+  const source = `import { Pool } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};\n${script}`;
+  const dir = mkdtempSync(join(tmpdir(), 'polyloop-ulimit-'));
+  try {
+    const file = join(dir, 'main.mjs');
+    writeFileSync(file, source);
+    const result = spawnSync('sh', ['-c', `ulimit -n 256; exec "${process.execPath}" "${file}"`], {
+      encoding: 'utf8',
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('a pool under a real ulimit -n 256', {
+  skip: process.platform !== 'linux' && 'Linux',
+}, () => {
+  it('tasks holding a descriptor each: none fails with EMFILE on the defaults', () => {
+    const task = new URL('./fixtures/hold-file.js', import.meta.url).href;
+    const result = underLowLimit(`
+      const pool = new Pool(new URL(${JSON.stringify(task)}), { workers: 2 });
+      const inputs = Array.from({ length: 3000 }, (_, i) => ({ path: '/dev/null', ms: 20, i }));
+      const codes = {};
+      let ok = 0;
+      for await (const r of pool.stream(inputs)) {
+        if (r.ok) ok++;
+        else {
+          let e = r.error; while (e.cause && !e.code?.startsWith?.('E')) e = e.cause;
+          const code = e.cause?.code ?? e.code; codes[code] = (codes[code] ?? 0) + 1;
+        }
+      }
+      await pool.close();
+      console.log(JSON.stringify({ ok, codes }));
+    `);
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { ok: 3000, codes: {} });
+  });
+
+  it('tasks holding no descriptor still all get in flight at once', () => {
+    const control = new URL('./fixtures/control.js', import.meta.url).href;
+    const result = underLowLimit(`
+      const pool = new Pool(new URL(${JSON.stringify(control)}), { workers: 2 });
+      const cells = new Int32Array(new SharedArrayBuffer(8));
+      const inputs = Array.from({ length: 3000 }, (_, i) => ({ op: 'tick-block', cells, slot: 0, gate: 1, value: i }));
+      const all = pool.map(inputs);
+      // Every task counts itself in, then waits for the gate: 3000 in at once, or a bounded wait fails.
+      const deadline = Date.now() + 60_000;
+      for (let seen = Atomics.load(cells, 0); seen < 3000; seen = Atomics.load(cells, 0)) {
+        if (Date.now() > deadline) { console.log(JSON.stringify({ inFlight: seen })); process.exit(0); }
+        await Atomics.waitAsync(cells, 0, seen, 1000).value;
+      }
+      Atomics.store(cells, 1, 1); Atomics.notify(cells, 1);
+      const values = await all;
+      await pool.close();
+      console.log(JSON.stringify({ inFlight: 3000, values: values.length }));
+    `);
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { inFlight: 3000, values: 3000 });
   });
 });
 

@@ -25,6 +25,7 @@ import { Dispatcher } from './dispatcher.js';
 import { HangWatch } from './hang-watch.js';
 import { Job, type JobSink } from './job.js';
 import { Jobs } from './jobs.js';
+import { DescriptorWatch, openFileLimit } from './open-files.js';
 import { Stats } from './stats.js';
 import { type Batch, TaskTable } from './task-table.js';
 import { Timeouts } from './timeouts.js';
@@ -46,9 +47,12 @@ export class Engine {
 
   constructor(
     private readonly moduleUrl: string,
-    private readonly options: ResolvedOptions,
+    options: ResolvedOptions,
   ) {
-    this.window = new Window(options.concurrency);
+    // Threads share this process's descriptors; a child process has its own.
+    const descriptors =
+      options.backend === 'thread' ? new DescriptorWatch(openFileLimit()) : undefined;
+    this.window = new Window(options.concurrency, options.workers, descriptors);
     this.workers = new Workers(moduleUrl, options, {
       message: (worker, message) => this.onMessage(worker, message),
       exit: (worker, exit) => this.onExit(worker, exit),
@@ -99,7 +103,7 @@ export class Engine {
       },
       {
         timeout: call.timeout,
-        poolWindow: () => this.window.poolWindow(this.options.workers),
+        poolWindow: () => this.window.poolWindow(),
         pacedByConsumer: call.pacedByConsumer,
       },
       () => this.dispatcher.dispatch(),
@@ -208,7 +212,7 @@ export class Engine {
         this.onResults(worker, message);
         break;
       case 'idle':
-        if (this.window.onIdle(worker.tasks.running, this.workers.anyStarting())) {
+        if (this.window.onIdle(worker.tasks.running, this.workers.anyStarting(), this.inFlight())) {
           this.dispatcher.dispatch();
         }
         break;
@@ -278,6 +282,13 @@ export class Engine {
       worker.state = 'gone';
       void worker.handle.terminate();
     }
+  }
+
+  /** Tasks running on every worker. */
+  private inFlight(): number {
+    let count = 0;
+    for (const worker of this.workers.list) count += worker.tasks.running;
+    return count;
   }
 
   /** The job has finished (settled, failed or dropped): forget it. */

@@ -7,27 +7,53 @@
  */
 export const INITIAL_WINDOW = 1024;
 
+/** How many more tasks the process's open-file limit allows (see open-files.ts). */
+export interface DescriptorRoom {
+  readonly initialRoom: number;
+  room(inFlight: number): number;
+  stepped(): void;
+}
+
 export class Window {
   /** Tasks one worker may run at once. */
   size: number;
 
-  constructor(private readonly concurrency: number) {
-    this.size = Math.min(concurrency, INITIAL_WINDOW);
+  /**
+   * `descriptors`: the room the workers share (threads share their process's descriptors);
+   * undefined where it is not known or not shared.
+   */
+  constructor(
+    private readonly concurrency: number,
+    private readonly workers: number,
+    private readonly descriptors?: DescriptorRoom,
+  ) {
+    const room = descriptors
+      ? Math.max(1, Math.floor(descriptors.initialRoom / workers))
+      : Infinity;
+    this.size = Math.min(concurrency, INITIAL_WINDOW, room);
   }
 
   /**
-   * A worker reports an idle event loop while running `running` tasks. Grow only a full window
-   * (an idle worker with free places is short of inputs, not of room), and not while workers are
-   * starting (the ready ones would take their share). Returns whether the window grew.
+   * A worker reports an idle event loop while running `running` tasks (`inFlight` on all
+   * workers). Grow only a full window (an idle worker with free places is short of inputs, not
+   * of room), not while workers are starting (the ready ones would take their share), and not
+   * past what the open-file limit leaves. Returns whether the window grew.
    */
-  onIdle(running: number, workersStarting: boolean): boolean {
+  onIdle(running: number, workersStarting: boolean, inFlight: number): boolean {
     if (running < this.size || this.size >= this.concurrency || workersStarting) return false;
-    this.size = Math.min(this.concurrency, this.size * 2);
+    let next = Math.min(this.concurrency, this.size * 2);
+    if (this.descriptors) {
+      const room = this.descriptors.room(inFlight);
+      next = Math.min(next, this.size + Math.floor(room / this.workers));
+    }
+    if (next <= this.size) return false;
+    this.size = next;
+    this.descriptors?.stepped();
     return true;
   }
 
-  /** The tasks `workers` workers may run at once: how far ahead a job may pull its inputs. */
-  poolWindow(workers: number): number {
-    return this.size * workers;
+  /** The tasks all workers may run at once: how far ahead a job may pull its inputs. */
+  poolWindow(): number {
+    return this.size * this.workers;
   }
 }
