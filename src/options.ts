@@ -29,11 +29,39 @@ export interface PoolOptions {
    * How many more times an input runs when the worker running it dies (`process.exit`, an
    * uncaught error, out of memory) before it settles with `WorkerCrashedError`. Tasks that were
    * merely on a worker killed because another task hung it are run again without counting.
-   * A task that throws is not retried: that is its answer.
+   * A task that throws is not retried unless `retryErrors` says so: those count apart.
    * @default 2
    * @example { retries: 0 }
    */
   readonly retries?: number | undefined;
+  /**
+   * How many more times a task runs when it throws or rejects (`TaskError`) or passes its
+   * `timeout` (`TimeoutError`), before that error is its answer. A retry waits `retryDelay` on the
+   * main thread, holding no worker's slot, then runs again (on any worker) before new inputs. Its
+   * outcome is its last attempt's; `stream()` results and `polyloop run` records say `attempts`
+   * when there was more than one. Counted apart from `retries` (crashed workers).
+   * @default 0
+   * @example { retryErrors: 3 }
+   */
+  readonly retryErrors?: number | undefined;
+  /**
+   * Milliseconds before the first error retry; each next one waits twice as long, up to
+   * 30 seconds (or `retryDelay` itself, if longer), and each delay is stretched by a random
+   * 0–50 % so failures at the same moment do not all retry at the same moment. Never shorter
+   * than asked.
+   * @default 1000
+   * @example { retryErrors: 5, retryDelay: 200 }
+   */
+  readonly retryDelay?: number | undefined;
+  /**
+   * Decides whether a failed attempt is retried (within `retryErrors`): `error` is what the
+   * caller would get (a `TaskError` whose `cause` is the task's error, or a `TimeoutError`),
+   * `attempt` the number of the attempt that failed (1 for the first run). Returning false, or
+   * throwing, makes that error the task's answer. Runs on the main thread.
+   * @default every TaskError and TimeoutError is retried
+   * @example { retryErrors: 3, shouldRetry: (error) => error.cause?.code === 'ECONNRESET' }
+   */
+  readonly shouldRetry?: ((error: Error, attempt: number) => boolean) | undefined;
   /**
    * What runs each worker: `'thread'` (a worker thread) or `'process'` (a child process, for
    * isolation: a native crash or a leak in a task takes down only its process). Same API and
@@ -58,19 +86,34 @@ export interface ResolvedOptions {
   readonly concurrency: number;
   readonly timeout: number;
   readonly retries: number;
+  readonly retryErrors: number;
+  readonly retryDelay: number;
+  readonly shouldRetry: ((error: Error, attempt: number) => boolean) | undefined;
   readonly backend: 'thread' | 'process';
   readonly maxMemoryMb: number | undefined;
 }
 
 const DEFAULT_CONCURRENCY = 10_000;
 const DEFAULT_RETRIES = 2;
+/** Long enough for a restarting service or a passing overload, short enough not to idle a run. */
+export const DEFAULT_RETRY_DELAY = 1000;
 
 export function resolveOptions(options: PoolOptions | undefined): ResolvedOptions {
   if (options === undefined) options = {};
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
   }
-  const known = new Set(['workers', 'concurrency', 'timeout', 'retries', 'backend', 'maxMemoryMb']);
+  const known = new Set([
+    'workers',
+    'concurrency',
+    'timeout',
+    'retries',
+    'retryErrors',
+    'retryDelay',
+    'shouldRetry',
+    'backend',
+    'maxMemoryMb',
+  ]);
   const backend = options.backend === undefined ? 'thread' : options.backend;
   if (backend !== 'thread' && backend !== 'process') {
     throw new TypeError(
@@ -85,6 +128,9 @@ export function resolveOptions(options: PoolOptions | undefined): ResolvedOption
     concurrency: positiveInteger('concurrency', options.concurrency, DEFAULT_CONCURRENCY, true),
     timeout: validateTimeout('timeout', options.timeout, Number.POSITIVE_INFINITY),
     retries: nonNegativeInteger('retries', options.retries, DEFAULT_RETRIES),
+    retryErrors: nonNegativeInteger('retryErrors', options.retryErrors, 0),
+    retryDelay: validateRetryDelay(options.retryDelay),
+    shouldRetry: validateShouldRetry(options.shouldRetry),
     backend,
     maxMemoryMb:
       options.maxMemoryMb === undefined
@@ -102,6 +148,24 @@ export function validateTimeout(name: string, value: unknown, fallback: number):
     );
   }
   return value;
+}
+
+function validateRetryDelay(value: unknown): number {
+  if (value === undefined) return DEFAULT_RETRY_DELAY;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(
+      `Expected \`retryDelay\` to be a number of milliseconds >= 0, got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+function validateShouldRetry(value: unknown): ResolvedOptions['shouldRetry'] {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') {
+    throw new TypeError(`Expected \`shouldRetry\` to be a function, got ${describe(value)}`);
+  }
+  return value as ResolvedOptions['shouldRetry'];
 }
 
 export function validateSignal(value: unknown): AbortSignal | undefined {

@@ -96,11 +96,17 @@ export class ResultStream implements AsyncIterableIterator<Result>, JobSink {
 
   // ---- JobSink ----
 
-  settle(index: number, input: unknown, ok: boolean, result: unknown): void {
+  settle(index: number, input: unknown, ok: boolean, result: unknown, attempts: number): void {
     if (this.finished) return;
-    const item: Result = ok
-      ? { index, input, ok: true, value: result }
-      : { index, input, ok: false, error: result as Error };
+    // `attempts` only after retries: the usual result keeps its shape (and its hidden class).
+    const item: Result =
+      attempts > 1
+        ? ok
+          ? { index, input, ok: true, value: result, attempts }
+          : { index, input, ok: false, error: result as Error, attempts }
+        : ok
+          ? { index, input, ok: true, value: result }
+          : { index, input, ok: false, error: result as Error };
     if (this.ordered && index !== this.nextIndex) {
       this.parked.set(index, item);
       return;

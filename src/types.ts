@@ -28,9 +28,13 @@ export type InputOf<M extends TaskModule> = Parameters<M['default']>[0];
 export type OutputOf<M extends TaskModule> = Awaited<ReturnType<M['default']>>;
 
 /** One settled input, as yielded by `pool.stream()`. */
-export type StreamResult<I, O> =
+export type StreamResult<I, O> = (
   | { readonly index: number; readonly input: I; readonly ok: true; readonly value: O }
-  | { readonly index: number; readonly input: I; readonly ok: false; readonly error: Error };
+  | { readonly index: number; readonly input: I; readonly ok: false; readonly error: Error }
+) & {
+  /** The runs this outcome took, when error retries (`retryErrors`) made it more than one. */
+  readonly attempts?: number;
+};
 
 /** Options of one `run()` call. */
 export interface RunOptions {
@@ -75,9 +79,14 @@ export interface PoolStats {
   readonly failed: number;
   /** Re-runs of tasks whose worker died under them. */
   readonly retried: number;
+  /** Re-runs of tasks that threw or timed out (`retryErrors`), those still waiting included. */
+  readonly retriedErrors: number;
   /** Tasks running on the workers (including timed-out ones that have not ended yet). */
   readonly inFlight: number;
-  /** Inputs pulled from their source (or waiting for a re-run) and not yet sent to a worker. */
+  /**
+   * Inputs pulled from their source, or waiting for a re-run (an error retry's delay included),
+   * and not yet sent to a worker.
+   */
   readonly queued: number;
   readonly workers: readonly WorkerStats[];
   /** How long tasks ran: from their start on a worker to their end (ms), sampled (one task in 8). */

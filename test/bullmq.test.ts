@@ -167,13 +167,19 @@ describe('polyloop over BullMQ', { skip }, () => {
     const collected = await succeeds(['collect', ...queueArgs('errors'), '-o', output], 1);
     assert.match(collected.stderr, /31 records \(4 errors\)/);
 
+    // Two attempts in the queue are one error retry in `polyloop run`: the same records.
     const viaRun = join(dir, 'errors-run.jsonl');
-    await succeeds(['run', TASK, '-i', input, '-o', viaRun, '--workers', '1', '-q'], 1);
+    const retryOnce = ['--retry-errors', '1', '--retry-delay', '1'];
+    await succeeds(
+      ['run', TASK, '-i', input, '-o', viaRun, '--workers', '1', '-q', ...retryOnce],
+      1,
+    );
     const sorted = (path: string) => records(path).sort((a, b) => a.index - b.index);
     assert.deepEqual(sorted(output), sorted(viaRun));
     assert.deepEqual(sorted(output)[4], {
       index: 4,
       error: { code: 'E_QUEUE_TASK', message: 'input 4 failed' },
+      attempts: 2,
     });
     assert.equal(sorted(output)[30]!.index, 31);
     assert.equal(
@@ -183,6 +189,23 @@ describe('polyloop over BullMQ', { skip }, () => {
     // The task's failures used both attempts; the malformed line failed once, for good.
     assert.equal((await queue.getJob('input-4'))?.attemptsMade, 2);
     assert.equal((await queue.getJob('input-31'))?.attemptsMade, 1);
+
+    // `worker --retry-errors` decides in place of the jobs' own attempts (1 here), as `run` does.
+    await succeeds(['enqueue', ...queueArgs('worker-retries'), '-i', input, '--attempts', '1']);
+    await succeeds([
+      'worker',
+      TASK,
+      ...queueArgs('worker-retries'),
+      '--workers',
+      '1',
+      '--until-done',
+      '-q',
+      ...retryOnce,
+    ]);
+    const retried = join(dir, 'worker-retries-out.jsonl');
+    await succeeds(['collect', ...queueArgs('worker-retries'), '-o', retried], 1);
+    assert.deepEqual(sorted(retried), sorted(viaRun));
+    assert.equal((await inspect('worker-retries').getJob('input-4'))?.attemptsMade, 2);
   });
 
   it('a machine killed mid-run: its jobs run on the other, and every index is collected once', async () => {

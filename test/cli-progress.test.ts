@@ -9,6 +9,7 @@ const POOL: PoolStats = {
   done: 0,
   failed: 0,
   retried: 0,
+  retriedErrors: 0,
   inFlight: 1024,
   queued: 0,
   workers: [

@@ -115,16 +115,16 @@ describe('the window', () => {
 describe('attempts', () => {
   it('a counted attempt adds one and keeps the free re-runs', () => {
     const once = nextAttempts(NO_ATTEMPTS, false);
-    assert.deepEqual(nextAttempts(once, true), { counted: 1, free: 1 });
+    assert.deepEqual(nextAttempts(once, true), { counted: 1, free: 1, errors: 0 });
   });
 
   it(`every ${FREE_RERUNS_PER_ATTEMPT} free re-runs count as one attempt`, () => {
     let attempts = NO_ATTEMPTS;
     for (let i = 1; i < FREE_RERUNS_PER_ATTEMPT; i++) {
       attempts = nextAttempts(attempts, false);
-      assert.deepEqual(attempts, { counted: 0, free: i });
+      assert.deepEqual(attempts, { counted: 0, free: i, errors: 0 });
     }
-    assert.deepEqual(nextAttempts(attempts, false), { counted: 1, free: 0 });
+    assert.deepEqual(nextAttempts(attempts, false), { counted: 1, free: 0, errors: 0 });
   });
 
   it('matches the float encoding it replaces, over random sequences', () => {

@@ -24,6 +24,7 @@ describe('pool.stats()', () => {
           done: 0,
           failed: 0,
           retried: 0,
+          retriedErrors: 0,
           inFlight: 0,
           queued: 0,
           workers: ['ready', 'ready'],

@@ -111,21 +111,30 @@ async function* finishedRecords(
 }
 
 function completedRecord(index: number, job: Job<JobData, unknown>): OutputRecord {
-  const stored = job.returnvalue as { value?: unknown } | null | undefined;
+  const stored = job.returnvalue as { value?: unknown; attempts?: unknown } | null | undefined;
   // The worker stores the record itself; a job finished by anything else carries a bare value.
   if (
     stored !== null &&
     typeof stored === 'object' &&
     (stored as { index?: unknown }).index === index
   ) {
-    return { index, value: stored.value };
+    const attempts = stored.attempts;
+    return typeof attempts === 'number' && attempts > 1
+      ? { index, value: stored.value, attempts }
+      : { index, value: stored.value };
   }
   return { index, value: stored };
 }
 
 function failedRecord(index: number, job: Job<JobData, unknown>): OutputRecord {
   const error = job.data.error ?? job.data.inputError;
-  if (error) return { index, error: { code: error.code, message: error.message } };
+  if (error) {
+    const attempts = job.data.error ? job.data.attempts : undefined;
+    const info = { code: error.code, message: error.message };
+    return attempts !== undefined && attempts > 1
+      ? { index, error: info, attempts }
+      : { index, error: info };
+  }
   const reason = job.failedReason ?? 'The job failed';
   return {
     index,

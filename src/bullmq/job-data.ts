@@ -18,6 +18,8 @@ export interface JobData {
   readonly inputError?: ErrorInfo;
   /** Set by the worker on the job's last attempt: the error its record carries. */
   readonly error?: ErrorInfo;
+  /** Set with `error` when the job took more than one attempt: how many. */
+  readonly attempts?: number;
 }
 
 // BullMQ refuses ids that are plain integers or contain ':', hence the prefix.

@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { Worker as BullWorker, DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import { type RetryOptions, retryDelayAfter } from '../core/retry-policy.js';
 import { TaskModuleError } from '../errors.js';
-import type { PoolOptions } from '../options.js';
+import { type PoolOptions, resolveOptions } from '../options.js';
 import { Pool } from '../pool.js';
 import { errorInfo, type OutputRecord, outputNotJson, recordOf } from '../records/format.js';
 import type { TaskModule } from '../types.js';
@@ -9,7 +10,13 @@ import { connectionOf, type QueueTarget, whenConnected } from './connection.js';
 import type { JobData } from './job-data.js';
 import { nonNegative, positiveInteger } from './validate.js';
 
-/** Options of `startQueueWorker`: the pool's, plus how this machine takes jobs from the queue. */
+/**
+ * Options of `startQueueWorker`: the pool's, plus how this machine takes jobs from the queue.
+ * `retryErrors`, `retryDelay` and `shouldRetry` are applied through BullMQ, not by the pool: a
+ * failed attempt goes back to the queue as a delayed job (holding no place on this machine) and
+ * may run on any machine. Given `retryErrors`, they decide every job's retries on this machine,
+ * in place of the `attempts` and `backoff` the job was enqueued with.
+ */
 export interface QueueWorkerOptions extends PoolOptions {
   /**
    * The most jobs this machine holds at once (BullMQ's worker `concurrency`): the room its pool
@@ -78,8 +85,13 @@ export async function startQueueWorker<M extends TaskModule = TaskModule>(
     maxStalledCount,
     name,
     onError,
+    retryErrors,
+    retryDelay,
+    shouldRetry,
     ...poolOptions
   } = options;
+  // Validated as the pool would; then left out of the pool, so a task is not retried twice over.
+  const retry = resolveOptions({ retryErrors, retryDelay, shouldRetry });
   const pool = new Pool<M>(taskModule, poolOptions);
   try {
     await pool.ready();
@@ -99,6 +111,7 @@ export async function startQueueWorker<M extends TaskModule = TaskModule>(
     maxStalledCount: nonNegative('maxStalledCount', maxStalledCount, DEFAULT_MAX_STALLED_COUNT),
     name: name ?? `${hostname()}:${process.pid}`,
     onError: onError ?? (() => {}),
+    retry: retryErrors === undefined ? undefined : retry,
   });
   try {
     await worker.connected();
@@ -116,6 +129,8 @@ interface ResolvedWorkerOptions {
   readonly maxStalledCount: number;
   readonly name: string;
   readonly onError: (error: Error) => void;
+  /** Error retries decided here, in place of the job's own attempts and backoff. */
+  readonly retry: RetryOptions | undefined;
 }
 
 /** A machine's consumer of a queue: a BullMQ worker whose jobs run on a polyloop pool. */
@@ -124,6 +139,7 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
   readonly pool: Pool<M>;
   readonly #worker: BullWorker<JobData, OutputRecord>;
   readonly #target: QueueTarget;
+  readonly #retry: RetryOptions | undefined;
   #completed = 0;
   #failed = 0;
   #retried = 0;
@@ -143,6 +159,7 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
   constructor(pool: Pool<M>, target: QueueTarget, options: ResolvedWorkerOptions) {
     this.pool = pool;
     this.#target = target;
+    this.#retry = options.retry;
     this.stopped = new Promise((resolve, reject) => {
       this.#resolveStopped = resolve;
       this.#rejectStopped = reject;
@@ -260,15 +277,25 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
         void this.destroy();
         throw new DelayedError();
       }
-      if (!signal?.aborted && job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+      const attempt = job.attemptsMade + 1;
+      if (this.#retry && !signal?.aborted) {
+        // This attempt's retry, decided as the pool decides it, carried out by BullMQ: it reads
+        // attempts and backoff from this copy of the job's options when the processor throws.
+        const delay = retryDelayAfter(this.#retry, error, attempt);
+        job.opts.attempts = delay < 0 ? attempt : attempt + 1;
+        job.opts.backoff = { type: 'fixed', delay: Math.max(0, delay) };
+      }
+      if (!signal?.aborted && attempt >= (job.opts.attempts ?? 1)) {
         // The last attempt: keep the code (BullMQ stores only the message) for `collect`.
-        await job.updateData({ ...data, error: errorInfo(error) });
+        const attempts = attempt > 1 ? { attempts: attempt } : {};
+        await job.updateData({ ...data, error: errorInfo(error), ...attempts });
       }
       throw error;
     } finally {
       this.#active--;
     }
-    const record = recordOf(data.index, true, value);
+    // Failed attempts before this one are BullMQ's attemptsMade (a stalled job's re-runs are not).
+    const record = recordOf(data.index, true, value, job.attemptsMade + 1);
     const notJson = jsonProblem(record);
     if (notJson !== undefined) {
       // BullMQ stores results as JSON. Not retried: the same input gives the same output.

@@ -3,10 +3,13 @@
  * timeout, ordering and records as the pool — the one-loop baseline a pool is measured against
  * (and a simple way to debug a task module). It pulls inputs with the pool's own Job and gives
  * tasks the workers' own context; only the dealing is left out: tasks start as soon as they are
- * pulled. No worker, so no crash recovery: a task that kills its process kills the run.
+ * pulled. No worker, so no crash recovery: a task that kills its process kills the run. Error
+ * retries (`retryErrors`) are the pool's: same policy and delays, one timer, no slot held.
  */
 import { pathToFileURL } from 'node:url';
+import { DelayQueue } from '../core/delay-queue.js';
 import { Job, type JobSink } from '../core/job.js';
+import { type RetryOptions, retryDelayAfter } from '../core/retry-policy.js';
 import { AbortError, TaskError, TaskModuleError, TimeoutError } from '../errors.js';
 import { Histogram } from '../histogram.js';
 import { ResultStream } from '../result-stream.js';
@@ -19,9 +22,17 @@ const NO_SAMPLES = { count: 0, p50: 0, p99: 0 } as const;
 /** The main thread's load is measured over at least this long. */
 const LOAD_WINDOW_MS = 100;
 
-export interface InlineOptions {
+export interface InlineOptions extends RetryOptions {
   readonly concurrency: number;
   readonly timeout: number;
+}
+
+/** A task waiting for its error retry; `errors`: its runs that failed so far. */
+interface Waiting {
+  readonly job: Job;
+  readonly index: number;
+  readonly input: unknown;
+  readonly errors: number;
 }
 
 export class InlineRunner {
@@ -29,6 +40,9 @@ export class InlineRunner {
   private running = 0;
   private done = 0;
   private failed = 0;
+  private retriedErrors = 0;
+  /** Error retries waiting for their delay: they keep the process alive (no worker does here). */
+  private readonly retries = new DelayQueue<Waiting>((waiting) => this.onRetryDue(waiting), true);
   private readonly runTimes = new Histogram();
   private load = { at: performance.now(), elu: performance.eventLoopUtilization(), utilization: 0 };
   /** Tasks running: a stop or destroy fires their signals. */
@@ -83,8 +97,9 @@ export class InlineRunner {
       done: this.done,
       failed: this.failed,
       retried: 0,
+      retriedErrors: this.retriedErrors,
       inFlight: this.running,
-      queued: 0,
+      queued: this.retries.size,
       workers: [
         { id: 0, state: 'ready', running: this.running, utilization: this.load.utilization },
       ],
@@ -98,6 +113,7 @@ export class InlineRunner {
 
   /** Abort what is running: each task's signal fires (the stream itself fails with AbortError). */
   async destroy(): Promise<void> {
+    this.retries.clear();
     this.abortAll(new AbortError('The run was destroyed'));
   }
 
@@ -113,9 +129,12 @@ export class InlineRunner {
     const job: Job = new Job(
       inputs,
       {
-        settle: (index, input, ok, result) => sink.settle(index, input, ok, result),
+        settle: (index, input, ok, result, attempts) =>
+          sink.settle(index, input, ok, result, attempts),
         fail: (error) => {
           job.stop();
+          // Its retries will not run: they must not hold the process open either.
+          this.retries.retain((waiting) => waiting.job !== job);
           signal?.removeEventListener('abort', onAbort);
           this.abortAll(error);
           sink.fail(error);
@@ -148,8 +167,11 @@ export class InlineRunner {
     }
   }
 
-  /** Run one task; it settles exactly once (a timeout wins over a late end). */
-  private runOne(job: Job, index: number, input: unknown): void {
+  /**
+   * Run one task; it settles exactly once (a timeout wins over a late end), or, failed and
+   * retried, waits for its next run. `errors`: its earlier runs that failed and were retried.
+   */
+  private runOne(job: Job, index: number, input: unknown, errors = 0): void {
     const started = performance.now();
     const ctx = new Context(0, started);
     this.contexts.add(ctx);
@@ -162,10 +184,11 @@ export class InlineRunner {
       this.contexts.delete(ctx);
       this.running--;
       this.runTimes.add(performance.now() - started);
+      if (!ok && !job.finished && this.retry(job, index, input, errors, result)) return;
       if (ok) this.done++;
       else this.failed++;
       // A stopped job reports nothing more.
-      if (!job.finished) job.settle(index, input, ok, result);
+      if (!job.finished) job.settle(index, input, ok, result, errors + 1);
     };
     const timeout = this.options.timeout;
     const timer =
@@ -184,6 +207,26 @@ export class InlineRunner {
     } catch (error) {
       settle(false, new TaskError(error));
     }
+  }
+
+  /** Whether the failed run is retried: then it waits, holding none of the job's room. */
+  private retry(job: Job, index: number, input: unknown, errors: number, error: unknown): boolean {
+    if (this.options.retryErrors === 0) return false;
+    const delay = retryDelayAfter(this.options, error, errors + 1);
+    if (delay < 0) return false;
+    this.retriedErrors++;
+    job.retryWaiting++;
+    this.retries.add({ job, index, input, errors: errors + 1 }, delay);
+    // Its room is free while it waits: another input may start.
+    this.startReady(job);
+    return true;
+  }
+
+  private onRetryDue(waiting: Waiting): void {
+    const { job } = waiting;
+    if (job.finished) return;
+    job.retryWaiting--;
+    this.runOne(job, waiting.index, waiting.input, waiting.errors);
   }
 
   private abortAll(reason: unknown): void {

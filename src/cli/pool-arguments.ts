@@ -14,6 +14,8 @@ export const POOL_OPTIONS = {
   concurrency: { type: 'string', short: 'c' },
   timeout: { type: 'string', short: 't' },
   retries: { type: 'string', short: 'r' },
+  'retry-errors': { type: 'string' },
+  'retry-delay': { type: 'string' },
   backend: { type: 'string' },
   'max-memory': { type: 'string' },
 } as const;
@@ -30,6 +32,8 @@ export function poolOptionsFrom(
     concurrency: integerOption('concurrency', values.concurrency, { min: 1, allowInfinity: true }),
     timeout: integerOption('timeout', values.timeout, { min: 1, allowInfinity: true }),
     retries: integerOption('retries', values.retries, { min: 0 }),
+    retryErrors: integerOption('retry-errors', values['retry-errors'], { min: 0 }),
+    retryDelay: integerOption('retry-delay', values['retry-delay'], { min: 0 }),
     backend: choiceOption('backend', values.backend, ['thread', 'process']),
     maxMemoryMb: integerOption('max-memory', values['max-memory'], { min: 1 }),
   };

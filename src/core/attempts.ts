@@ -1,26 +1,40 @@
 /**
- * How often a task was cut short by a dying worker. A death that was the task's own fault (or
- * that cannot be pinned on another task) counts against its `retries`; a re-run caused by another
- * task (its worker was replaced for that one's hang or crash) is free — but not without end:
- * every FREE_RERUNS_PER_ATTEMPT free re-runs count as one attempt, so a task beside a stream of
- * hangs or crashes is not restarted forever.
+ * How often a task was cut short, by a dying worker or by its own error. A death that was the
+ * task's own fault (or that cannot be pinned on another task) counts against its `retries`; a
+ * re-run caused by another task (its worker was replaced for that one's hang or crash) is free —
+ * but not without end: every FREE_RERUNS_PER_ATTEMPT free re-runs count as one attempt, so a task
+ * beside a stream of hangs or crashes is not restarted forever. Error retries (`retryErrors`)
+ * are counted apart, in `errors`.
  */
 export interface Attempts {
   /** Attempts that count against `retries`. */
   readonly counted: number;
   /** Free re-runs since the last counted attempt. */
   readonly free: number;
+  /** Attempts that failed with the task's own error and were retried (`retryErrors`). */
+  readonly errors: number;
 }
 
-export const NO_ATTEMPTS: Attempts = { counted: 0, free: 0 };
+export const NO_ATTEMPTS: Attempts = { counted: 0, free: 0, errors: 0 };
 
 export const FREE_RERUNS_PER_ATTEMPT = 8;
 
 /** The attempts after one more run cut short: `counted` if it was the task's own fault. */
 export function nextAttempts(attempts: Attempts, counted: boolean): Attempts {
-  if (counted) return { counted: attempts.counted + 1, free: attempts.free };
+  const errors = attempts.errors;
+  if (counted) return { counted: attempts.counted + 1, free: attempts.free, errors };
   const free = attempts.free + 1;
   return free >= FREE_RERUNS_PER_ATTEMPT
-    ? { counted: attempts.counted + 1, free: 0 }
-    : { counted: attempts.counted, free };
+    ? { counted: attempts.counted + 1, free: 0, errors }
+    : { counted: attempts.counted, free, errors };
+}
+
+/** The attempts after a run that failed with the task's own error, to be retried. */
+export function afterError(attempts: Attempts): Attempts {
+  return { counted: attempts.counted, free: attempts.free, errors: attempts.errors + 1 };
+}
+
+/** The runs a task's outcome took, counting error retries only (crash re-runs are `retries`). */
+export function runsOf(attempts: readonly Attempts[] | undefined, offset: number): number {
+  return attempts === undefined ? 1 : attempts[offset]!.errors + 1;
 }

@@ -22,6 +22,7 @@ import { displayModule, initFailureMessage } from '../task-module.js';
 import type { Inputs, PoolStats } from '../types.js';
 import { CrashRecovery, MAX_START_FAILURES } from './crash-recovery.js';
 import { Dispatcher } from './dispatcher.js';
+import { ErrorRetries } from './error-retries.js';
 import { HangWatch } from './hang-watch.js';
 import { Job, type JobSink } from './job.js';
 import { Jobs } from './jobs.js';
@@ -41,6 +42,7 @@ export class Engine {
   private readonly hangWatch: HangWatch;
   private readonly timeouts: Timeouts;
   private readonly recovery: CrashRecovery;
+  private readonly errorRetries: ErrorRetries;
   private readonly dispatcher: Dispatcher;
   private fatal: Error | undefined;
   private closed = false;
@@ -63,10 +65,15 @@ export class Engine {
       drained: () => {
         if (this.jobs.size === 0) this.workers.updateKeepAlive();
       },
+      retry: (batch, offset, error) =>
+        this.errorRetries.enabled && this.errorRetries.consider(batch, offset, error),
     });
     this.hangWatch = new HangWatch(this.tasks, this.workers);
     this.timeouts = new Timeouts(this.tasks, this.workers, this.hangWatch);
     this.recovery = new CrashRecovery(options.retries, this.tasks, this.counters);
+    this.errorRetries = new ErrorRetries(options, this.recovery, this.counters, () =>
+      this.dispatcher.dispatchSoon(),
+    );
     this.dispatcher = new Dispatcher(
       this.workers,
       this.jobs,
@@ -87,10 +94,10 @@ export class Engine {
     const job = new Job(
       inputs,
       {
-        settle: (index, input, ok, result) => {
+        settle: (index, input, ok, result, attempts) => {
           if (ok) this.counters.done++;
           else this.counters.failed++;
-          sink.settle(index, input, ok, result);
+          sink.settle(index, input, ok, result, attempts);
         },
         fail: (error) => {
           this.dropJob(job);
@@ -171,7 +178,7 @@ export class Engine {
   }
 
   stats(): PoolStats {
-    const queued = this.recovery.waiting + this.jobs.undealt();
+    const queued = this.recovery.waiting + this.errorRetries.count + this.jobs.undealt();
     return this.counters.snapshot(this.workers.list, queued);
   }
 
@@ -196,6 +203,7 @@ export class Engine {
     const error = new AbortError('The pool was destroyed');
     for (const job of this.jobs.snapshot()) this.failJob(job, error);
     this.timeouts.clear();
+    this.errorRetries.clear();
     await this.workers.terminateAll();
   }
 
@@ -297,7 +305,10 @@ export class Engine {
     this.tasks.forgetJob(job);
     // Its re-runs will not run: with no job left, all go now, so none holds its input (otherwise
     // they are dropped when next dealt).
-    if (this.jobs.size === 0) this.recovery.clear();
+    if (this.jobs.size === 0) {
+      this.recovery.clear();
+      this.errorRetries.clear();
+    }
     job.cleanup?.();
     if (this.jobs.size === 0) {
       this.workers.updateKeepAlive();

@@ -6,8 +6,11 @@
 import type { Inputs } from '../types.js';
 
 export interface JobSink {
-  /** One input settled (exactly once per index). */
-  settle(index: number, input: unknown, ok: boolean, result: unknown): void;
+  /**
+   * One input settled (exactly once per index); `attempts` is how many runs its outcome took,
+   * counting error retries (1 without any).
+   */
+  settle(index: number, input: unknown, ok: boolean, result: unknown, attempts: number): void;
   /** The job cannot go on (its input source threw, the pool broke); nothing more will be settled. */
   fail(error: Error): void;
   /** Every input was pulled and settled. */
@@ -36,8 +39,13 @@ export class Job {
   dispatched = 0;
   /** Run when the engine drops the job (e.g. to remove an abort listener). */
   cleanup: (() => void) | undefined;
-  /** Tasks dispatched and not yet settled. */
+  /** Tasks dispatched and not yet settled (those waiting for an error retry included). */
   inFlight = 0;
+  /**
+   * Tasks waiting out an error retry's delay: they hold no worker's slot, so they do not hold
+   * back this job's other inputs either — up to one pool window of them (see room()).
+   */
+  retryWaiting = 0;
   /** Results the consumer has taken (a stream) or that settled (run, map). */
   released = 0;
   finished = false;
@@ -83,7 +91,9 @@ export class Job {
    * of the consumer than the window.
    */
   private room(): number {
-    return this.poolWindow() - (this.dispatched - this.released);
+    const window = this.poolWindow();
+    const waiting = Math.min(this.retryWaiting, window);
+    return window - (this.dispatched - this.released - waiting);
   }
 
   /** Whether `take` could return something right now. */
@@ -229,10 +239,10 @@ export class Job {
   }
 
   /** A task of this job settled. */
-  settle(index: number, input: unknown, ok: boolean, result: unknown): void {
+  settle(index: number, input: unknown, ok: boolean, result: unknown, attempts = 1): void {
     this.inFlight--;
     if (!this.pacedByConsumer) this.release(1);
-    this.sink.settle(index, input, ok, result);
+    this.sink.settle(index, input, ok, result, attempts);
     if (this.inFlight === 0) this.peekEnd();
     this.checkDone();
   }

@@ -28,6 +28,8 @@ export class Stats {
   done = 0;
   failed = 0;
   retried = 0;
+  /** Re-runs of tasks that failed with their own error (`retryErrors`). */
+  retriedErrors = 0;
   private readonly runTimes = new Histogram();
   private readonly waitTimes = new Histogram();
 
@@ -70,6 +72,7 @@ export class Stats {
       done: this.done,
       failed: this.failed,
       retried: this.retried,
+      retriedErrors: this.retriedErrors,
       inFlight,
       queued,
       workers: workerStats,

@@ -3,9 +3,11 @@
  * the tasks of one 'run' message, tracked as a whole — a few array slots per task, no object, map
  * entry or promise per task. A task settles for its caller exactly once: when its worker reports
  * its end, or earlier (a timeout, an abort) while it keeps running and keeps its place; or when
- * its worker dies (crash recovery settles or re-queues it).
+ * its worker dies (crash recovery settles or re-queues it). A task that failed with its own error
+ * may be taken for a retry instead (`retry`): it leaves its batch unsettled by it, and its job
+ * waits for the next attempt.
  */
-import type { Attempts } from './attempts.js';
+import { type Attempts, runsOf } from './attempts.js';
 import type { Job } from './job.js';
 import type { WorkerRecord } from './workers.js';
 
@@ -59,6 +61,11 @@ export interface TaskTableEvents {
   givenUpGrew(worker: WorkerRecord): void;
   /** A worker's last running task ended. */
   drained(worker: WorkerRecord): void;
+  /**
+   * A task failed with `error` (it threw, or timed out): returns whether it will run again (the
+   * error retries took it), in which case its caller is not told.
+   */
+  retry?(batch: Batch, offset: number, error: Error): boolean;
 }
 
 export class TaskTable {
@@ -105,7 +112,10 @@ export class TaskTable {
     batch.state[offset] = ENDED;
     if (state === RUNNING) {
       batch.unsettled--;
-      batch.job.settle(indexOf(batch, offset), batch.inputs[offset], ok, result);
+      if (ok || !this.events.retry?.(batch, offset, result as Error)) {
+        const runs = runsOf(batch.attempts, offset);
+        batch.job.settle(indexOf(batch, offset), batch.inputs[offset], ok, result, runs);
+      }
     }
     batch.inputs[offset] = undefined;
     const worker = batch.worker;
@@ -126,7 +136,10 @@ export class TaskTable {
     batch.unsettled--;
     batch.worker.tasks.givenUp++;
     this.events.givenUpGrew(batch.worker);
-    batch.job.settle(indexOf(batch, offset), batch.inputs[offset], false, error);
+    // A timed-out task goes on running (and holding its place); its retry is another run.
+    if (this.events.retry?.(batch, offset, error)) return;
+    const runs = runsOf(batch.attempts, offset);
+    batch.job.settle(indexOf(batch, offset), batch.inputs[offset], false, error, runs);
   }
 
   /** Give up on a batch's unsettled tasks without telling their caller; returns their offsets. */
@@ -166,7 +179,8 @@ export class TaskTable {
   /** Settle a task whose worker died, for good. */
   settleLost(batch: Batch, offset: number, error: Error): void {
     batch.unsettled--;
-    batch.job.settle(indexOf(batch, offset), batch.inputs[offset], false, error);
+    const runs = runsOf(batch.attempts, offset);
+    batch.job.settle(indexOf(batch, offset), batch.inputs[offset], false, error, runs);
   }
 
   /** Offsets of the tasks of a batch still running and unsettled. */

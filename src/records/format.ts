@@ -10,10 +10,14 @@ export interface ErrorInfo {
   readonly message: string;
 }
 
-/** One input's record: public in polyloop/bullmq as `QueueRecord`. */
-export type OutputRecord =
+/**
+ * One input's record: public in polyloop/bullmq as `QueueRecord`. `attempts`: the runs its
+ * outcome took, only when error retries made it more than one.
+ */
+export type OutputRecord = (
   | { readonly index: number; readonly value: unknown }
-  | { readonly index: number; readonly error: ErrorInfo };
+  | { readonly index: number; readonly error: ErrorInfo }
+) & { readonly attempts?: number };
 
 /** An output `JSON.stringify` refuses (a BigInt, a cycle) fails its input with this code. */
 const OUTPUT_NOT_JSON = 'ERR_POLYLOOP_OUTPUT_NOT_JSON';
@@ -40,11 +44,12 @@ export function errorInfo(error: unknown): ErrorInfo {
   };
 }
 
-export function recordOf(index: number, ok: boolean, result: unknown): OutputRecord {
+export function recordOf(index: number, ok: boolean, result: unknown, attempts = 1): OutputRecord {
   // `undefined` would drop the key: every value record has one.
-  return ok
+  const record: OutputRecord = ok
     ? { index, value: result === undefined ? null : result }
     : { index, error: errorInfo(result) };
+  return attempts > 1 ? { ...record, attempts } : record;
 }
 
 /**
@@ -55,8 +60,16 @@ export function recordLine(
   index: number,
   ok: boolean,
   result: unknown,
+  attempts = 1,
 ): { line: string; ok: boolean } {
-  if (!ok) return { line: `${JSON.stringify({ index, error: errorInfo(result) })}\n`, ok: false };
+  // After error retries, the runs it took follow (a record without retries is unchanged).
+  const tail = attempts > 1 ? `,"attempts":${attempts}}\n` : '}\n';
+  if (!ok) {
+    return {
+      line: `${JSON.stringify({ index, error: errorInfo(result) }).slice(0, -1)}${tail}`,
+      ok: false,
+    };
+  }
   let json: string | undefined;
   let problem = 'it has no JSON form';
   try {
@@ -65,6 +78,7 @@ export function recordLine(
   } catch (error) {
     problem = error instanceof Error ? error.message : String(error);
   }
-  if (json !== undefined) return { line: `{"index":${index},"value":${json}}\n`, ok: true };
-  return { line: `${JSON.stringify({ index, error: outputNotJson(problem) })}\n`, ok: false };
+  if (json !== undefined) return { line: `{"index":${index},"value":${json}${tail}`, ok: true };
+  const error = JSON.stringify({ index, error: outputNotJson(problem) }).slice(0, -1);
+  return { line: `${error}${tail}`, ok: false };
 }

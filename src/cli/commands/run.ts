@@ -47,6 +47,10 @@ Options:
   -c, --concurrency N    most tasks in flight per worker, or "infinity" (default: 10000)
   -t, --timeout MS       a task running longer fails with ERR_POLYLOOP_TIMEOUT (default: none)
   -r, --retries N        re-runs of a task whose worker crashed (default: 2)
+      --retry-errors N   re-runs of a task that threw or timed out, before its error is its
+                         record; the record then says "attempts" (default: 0)
+      --retry-delay MS   wait before the first such re-run, doubled for each next one (up to
+                         30 s), plus up to 50 % at random (default: 1000)
       --backend KIND     thread or process (default: thread)
       --max-memory MB    heap limit of each worker
       --chart FILE.svg   draw how busy each worker, the main thread and each core was
@@ -145,7 +149,12 @@ export async function main(argv: string[]): Promise<number> {
     (await InlineRunner.start(
       taskPath,
       // The pool's own defaults, so --workers 0 runs with what the workers would have.
-      resolveOptions({ concurrency: poolOptions.concurrency, timeout: poolOptions.timeout }),
+      resolveOptions({
+        concurrency: poolOptions.concurrency,
+        timeout: poolOptions.timeout,
+        retryErrors: poolOptions.retryErrors,
+        retryDelay: poolOptions.retryDelay,
+      }),
     ));
 
   const run = new RunLoop(runner, reader, done, options.ordered);
@@ -313,9 +322,10 @@ class RunLoop {
         const line = this.lineOf.get(result.index)!;
         this.lineOf.delete(result.index);
         if (this.ordered) this.releaseHeldBack(line);
+        const attempts = result.attempts ?? 1;
         const written = result.ok
-          ? this.write(line, true, result.value)
-          : this.write(line, false, result.error);
+          ? this.write(line, true, result.value, attempts)
+          : this.write(line, false, result.error, attempts);
         if (!written) await writer.drain();
       }
       this.releaseHeldBack(Number.POSITIVE_INFINITY);
@@ -346,9 +356,9 @@ class RunLoop {
     }
   }
 
-  private write(index: number, ok: boolean, result: unknown): boolean {
+  private write(index: number, ok: boolean, result: unknown, attempts: number): boolean {
     // A value JSON cannot hold becomes an error record: counted as one.
-    const record = recordLine(index, ok, result);
+    const record = recordLine(index, ok, result, attempts);
     return this.writeLine(record.line, record.ok);
   }
 

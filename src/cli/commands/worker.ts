@@ -16,8 +16,9 @@ export const HELP = `Usage: polyloop worker <task module> --queue NAME [--redis 
 Run the jobs of a BullMQ queue (added by "polyloop enqueue") on every core of this machine: one
 BullMQ consumer feeds a polyloop pool, taking a job only when the pool has room for it. Start one
 per machine, on as many machines as you like; each job's record goes back to Redis for
-"polyloop collect". A task that throws is retried per the job's attempts (enqueue --attempts);
-the jobs of a machine that dies go to the others once their locks expire (--lock-duration).
+"polyloop collect". A task that throws or times out is retried per the job's attempts (enqueue
+--attempts), or per --retry-errors if given; the jobs of a machine that dies go to the others
+once their locks expire (--lock-duration).
 
 Options:
 ${QUEUE_OPTIONS_HELP}
@@ -27,6 +28,10 @@ ${QUEUE_OPTIONS_HELP}
                          (default: workers × the smaller of concurrency and 256)
   -t, --timeout MS       a task running longer fails with ERR_POLYLOOP_TIMEOUT (default: none)
   -r, --retries N        re-runs of a task whose worker thread crashed (default: 2)
+      --retry-errors N   retries of a job whose task threw or timed out, through BullMQ (a
+                         delayed job, for any machine), in place of the job's own attempts
+      --retry-delay MS   wait before the first retry, doubled for each next one (up to 30 s),
+                         plus up to 50 % at random (default: 1000)
       --backend KIND     thread or process (default: thread)
       --max-memory MB    heap limit of each worker
       --lock-duration MS a job's lock; a dead machine's jobs return after it (default: 30000)
