@@ -31,7 +31,7 @@ export interface CapacityServerOptions {
   readonly schedule?: readonly ScheduleStep[];
   /** 0 (the default) picks a free port. */
   readonly port?: number;
-  /** Timeline sample period in ms (default 250). */
+  /** Timeline sample period in ms (default 100). */
   readonly sampleMs?: number;
 }
 
@@ -77,7 +77,7 @@ export interface CapacityServer {
 }
 
 const HOST = '127.0.0.1';
-/** A bound on the timeline: 40 minutes of samples at 250 ms. */
+/** A bound on the timeline: 16 minutes of samples at 100 ms. */
 const MAX_SAMPLES = 9600;
 
 interface Waiting {
@@ -113,7 +113,7 @@ function isCount(value: number, min: number): boolean {
 export async function startCapacityServer(options: CapacityServerOptions): Promise<CapacityServer> {
   const { serviceMs, backlog } = options;
   const schedule = options.schedule ?? [];
-  const sampleMs = options.sampleMs ?? 250;
+  const sampleMs = options.sampleMs ?? 100;
   if (!isCount(options.capacity, 1)) throw new TypeError('capacity: an integer >= 1');
   if (!(serviceMs >= 0)) throw new TypeError('serviceMs: a number >= 0');
   if (!isCount(backlog, 0)) throw new TypeError('backlog: an integer >= 0');

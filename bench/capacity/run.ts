@@ -4,23 +4,28 @@
  * capacity server in its own process (capacity-server.ts), the client under `ulimit -n`, as a new
  * user's shell would have it. Settings: polyloop's defaults and fixed --concurrency values, the
  * same inputs, several runs, the settings' order rotated per run so a slow spell of a shared
- * machine does not always hit the same one. Scenarios: `steady` (a fixed capacity) and `changing`
- * (the capacity halves, then recovers, on a schedule that starts at the first request).
+ * machine does not always hit the same one. Scenarios:
+ *   steady    a fixed capacity; requests past --backlog waiting are reset (ECONNRESET)
+ *   deep      a fixed capacity, and a server that queues every request: the client runs out of
+ *             descriptors first (EMFILE), as in the issue's runs
+ *   changing  as steady, but the capacity halves, then recovers, on a schedule whose clock
+ *             starts at the first request
  *
- *   npm run bench:capacity -- [--inputs 20000] [--runs 3] [--settings default,32,128,512,10000]
- *     [--scenarios steady,changing] [--capacity 64] [--service-ms 20] [--backlog 256]
- *     [--schedule "0:64,2.1:32,4.2:64"] [--ulimit 1024] [--workers N] [--rounds 16]
+ *   npm run bench:capacity -- [--inputs 12000] [--runs 3] [--settings default,32,128,512,10000]
+ *     [--scenarios steady,deep,changing] [--capacity 64] [--service-ms 40] [--backlog 256]
+ *     [--schedule "0:64,2.5:32,5:64"] [--ulimit 1024] [--workers N] [--rounds 16]
  *     [--timeout-ms 10000] [--run-timeout 180] [--out FILE] [--quick]
  *
- * --quick: 4,000 inputs, 1 run, writes results/quick.md (a smoke run of about a minute).
+ * --quick: 2,400 inputs, 1 run, writes results/quick.md (a smoke run of about a minute).
+ * --settings: `default` passes no --concurrency; a number N passes --concurrency N.
  * --schedule: seconds:capacity steps; the default halves the capacity a third of the way into
  *   the ideal run time (inputs × service time / capacity) and restores it at two thirds.
  * --timeout-ms: the task's own fetch timeout (a real client gives up at some point).
  * --run-timeout: seconds before a `polyloop run` is killed (its row then says so).
  *
  * Each cell of the table is over the runs: the wall time's median (and range), the median run's
- * records ok / failed, failure codes (the records' error.code, mean per run), and the server's
- * counts for that run. Every ok record is checked against item.js (index and digest), and every
+ * records ok / failed (ranges over the runs), failure codes (the records' error.code, mean per
+ * run), and the server's counts in the median run. Every ok record is checked against item.js (index and digest), and every
  * input must have exactly one record.
  */
 import { spawn } from 'node:child_process';
@@ -44,9 +49,9 @@ const { values } = parseArgs({
     inputs: { type: 'string' },
     runs: { type: 'string' },
     settings: { type: 'string', default: 'default,32,128,512,10000' },
-    scenarios: { type: 'string', default: 'steady,changing' },
+    scenarios: { type: 'string', default: 'steady,deep,changing' },
     capacity: { type: 'string', default: '64' },
-    'service-ms': { type: 'string', default: '20' },
+    'service-ms': { type: 'string', default: '40' },
     backlog: { type: 'string', default: '256' },
     schedule: { type: 'string' },
     ulimit: { type: 'string', default: '1024' },
@@ -67,7 +72,7 @@ function count(name: string, text: string | undefined, min = 1): number {
 }
 
 const QUICK = values.quick;
-const INPUTS = count('inputs', values.inputs ?? (QUICK ? '4000' : '20000'));
+const INPUTS = count('inputs', values.inputs ?? (QUICK ? '2400' : '12000'));
 const RUNS = count('runs', values.runs ?? (QUICK ? '1' : '3'));
 const CAPACITY = count('capacity', values.capacity);
 const SERVICE_MS = Number(values['service-ms']);
@@ -87,11 +92,18 @@ const SETTINGS = values.settings.split(',').map((text) => {
   return text;
 });
 
-type Scenario = 'steady' | 'changing';
+type Scenario = 'steady' | 'deep' | 'changing';
+const SCENARIO_TITLES: Record<Scenario, string> = {
+  steady: `Steady capacity, backlog ${BACKLOG}`,
+  deep: 'Steady capacity, no backlog limit (the client runs out of descriptors first)',
+  changing: '', // set below, once the schedule is known
+};
 const SCENARIOS = values.scenarios.split(',').map((name) => {
-  if (name !== 'steady' && name !== 'changing') throw new TypeError(`unknown scenario ${name}`);
+  if (!(name in SCENARIO_TITLES)) throw new TypeError(`unknown scenario ${name}`);
   return name as Scenario;
 });
+/** A backlog no client here can fill: `deep`'s server queues every request. */
+const UNBOUNDED = 1_000_000_000;
 
 /** The ideal run time at full capacity, in seconds: every slot busy from first to last input. */
 const IDEAL_S = (INPUTS * SERVICE_MS) / CAPACITY / 1000;
@@ -104,6 +116,7 @@ const SCHEDULE: ScheduleStep[] = values.schedule
       { atSeconds: round1((2 * IDEAL_S) / 3), capacity: CAPACITY },
     ];
 const scheduleText = SCHEDULE.map((s) => `${s.atSeconds}:${s.capacity}`).join(',');
+SCENARIO_TITLES.changing = `Changing capacity, backlog ${BACKLOG} (${scheduleText}: seconds from the first request → capacity)`;
 
 interface Measurement {
   readonly scenario: Scenario;
@@ -190,7 +203,7 @@ async function measure(
   const server = await spawnCapacityServer({
     capacity: CAPACITY,
     serviceMs: SERVICE_MS,
-    backlog: BACKLOG,
+    backlog: scenario === 'deep' ? UNBOUNDED : BACKLOG,
     ...(scenario === 'changing' && { schedule: SCHEDULE }),
   });
   const input = join(work, 'in.jsonl');
@@ -415,14 +428,7 @@ async function main(): Promise<void> {
       " server) are the server's counts in the median run.",
   ];
   for (const scenario of SCENARIOS) {
-    sections.push(
-      '',
-      scenario === 'steady'
-        ? '## Steady capacity'
-        : `## Changing capacity (${scheduleText}: seconds from the first request → capacity)`,
-      '',
-      summaryTable(scenario, all),
-    );
+    sections.push('', `## ${SCENARIO_TITLES[scenario]}`, '', summaryTable(scenario, all));
     if (scenario === 'changing') {
       sections.push(
         '',

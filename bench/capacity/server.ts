@@ -2,7 +2,7 @@
 // until SIGINT/SIGTERM (or, with --exit-with-stdin, until its stdin closes, so a parent that dies
 // cannot leave it behind); on the way out it prints its stats as one JSON line on stdout.
 //
-//   node --import tsx bench/capacity/server.ts --capacity 64 --service-ms 20 --backlog 256 \
+//   node --import tsx bench/capacity/server.ts --capacity 64 --service-ms 40 --backlog 256 \
 //     [--schedule "0:64,10:32,20:64"] [--port 0] [--exit-with-stdin]
 import { parseArgs } from 'node:util';
 import { parseSchedule, startCapacityServer } from './capacity-server.ts';
@@ -10,7 +10,7 @@ import { parseSchedule, startCapacityServer } from './capacity-server.ts';
 const { values } = parseArgs({
   options: {
     capacity: { type: 'string', default: '64' },
-    'service-ms': { type: 'string', default: '20' },
+    'service-ms': { type: 'string', default: '40' },
     backlog: { type: 'string', default: '256' },
     schedule: { type: 'string', default: '' },
     port: { type: 'string', default: '0' },
