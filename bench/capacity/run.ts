@@ -16,7 +16,7 @@
  *     [--schedule "0:64,2.5:32,5:64"] [--ulimit 1024] [--workers N] [--rounds 16]
  *     [--timeout-ms 10000] [--run-timeout 180] [--out FILE] [--quick]
  *
- * --quick: 2,400 inputs, 1 run, writes results/quick.md (a smoke run of about a minute).
+ * --quick: 2,400 inputs, 1 run, writes bench/out/capacity-quick.md (a smoke run of about a minute).
  * --settings: `default` passes no --concurrency; a number N passes --concurrency N.
  * --schedule: seconds:capacity steps; the default halves the capacity a third of the way into
  *   the ideal run time (inputs × service time / capacity) and restores it at two thirds.
@@ -43,6 +43,7 @@ import { spawnCapacityServer } from './spawn-server.ts';
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const TASK = fileURLToPath(new URL('./task.js', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
+const SCRATCH = fileURLToPath(new URL('../out/', import.meta.url));
 
 const { values } = parseArgs({
   options: {
@@ -83,7 +84,8 @@ const WORKERS = count('workers', values.workers);
 const ROUNDS = count('rounds', values.rounds, 0);
 const TIMEOUT_MS = count('timeout-ms', values['timeout-ms']);
 const RUN_TIMEOUT_S = count('run-timeout', values['run-timeout']);
-const OUT = values.out ?? join(RESULTS, QUICK ? 'quick.md' : 'latest.md');
+// A smoke run's table goes where git does not look (bench/out/), so it never replaces latest.md.
+const OUT = values.out ?? (QUICK ? join(SCRATCH, 'capacity-quick.md') : join(RESULTS, 'latest.md'));
 
 /** A setting: `default` passes no --concurrency; a number passes it. */
 const SETTINGS = values.settings.split(',').map((text) => {
