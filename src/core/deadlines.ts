@@ -3,13 +3,12 @@
  * timeout are dispatched in order, so their deadlines are already sorted: a FIFO queue per
  * distinct timeout value is enough, and settled tasks are dropped lazily from the head.
  */
+import { WakeUp } from './wake-up.js';
+
 interface Timed {
   readonly settled: boolean;
   readonly deadline: number;
 }
-
-/** The longest delay Node's timers take (2^31 - 1 ms, ~24.8 days). */
-const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 /** Below this many entries a queue is never filtered (see Deadlines.add). */
 const MIN_COMPACT = 1024;
@@ -45,8 +44,8 @@ class Fifo<T> {
 
 export class Deadlines<T extends Timed> {
   private readonly queues = new Map<number, Fifo<T>>();
-  private timer: NodeJS.Timeout | undefined;
-  private timerAt = Number.POSITIVE_INFINITY;
+  /** A pending timeout alone must not keep the process alive; the workers do that while busy. */
+  private readonly wakeUp = new WakeUp(() => this.fire());
   /** Sweep every queue once this many have been made since the last sweep (see add). */
   private sweepAt = MIN_COMPACT;
   private queuesMade = 0;
@@ -72,7 +71,7 @@ export class Deadlines<T extends Timed> {
       queue.compactAt = Math.max(MIN_COMPACT, queue.size * 2);
     }
     queue.push(item);
-    if (item.deadline < this.timerAt) this.arm(item.deadline);
+    this.wakeUp.armFor(item.deadline);
   }
 
   /** Entries held, settled or not (for tests of the memory bound). */
@@ -84,25 +83,10 @@ export class Deadlines<T extends Timed> {
 
   clear(): void {
     this.queues.clear();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = Number.POSITIVE_INFINITY;
+    this.wakeUp.clear();
   }
 
-  private arm(at: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timerAt = at;
-    // Node fires a longer delay after 1 ms instead (TimeoutOverflowWarning): a far deadline is
-    // checked again after the longest delay a timer takes, not every millisecond.
-    const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, at - performance.now()));
-    this.timer = setTimeout(this.fire, delay);
-    // A pending timeout alone must not keep the process alive; the workers do that while busy.
-    this.timer.unref();
-  }
-
-  private readonly fire = (): void => {
-    this.timer = undefined;
-    this.timerAt = Number.POSITIVE_INFINITY;
+  private fire(): void {
     const now = performance.now();
     let next = Number.POSITIVE_INFINITY;
     for (const [timeout, queue] of this.queues) {
@@ -116,8 +100,8 @@ export class Deadlines<T extends Timed> {
       }
       if (queue.size === 0) this.queues.delete(timeout);
     }
-    if (next !== Number.POSITIVE_INFINITY) this.arm(next);
-  };
+    if (next !== Number.POSITIVE_INFINITY) this.wakeUp.armFor(next);
+  }
 
   /** Drop settled entries from every queue, and the queues left empty. */
   private sweep(): void {

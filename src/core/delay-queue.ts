@@ -4,9 +4,7 @@
  * its head. Delays differ per item (doubling, jitter), so the per-timeout FIFOs of deadlines.ts
  * would not be sorted here; retries are rare next to tasks, so O(log n) per item is nothing.
  */
-
-/** The longest delay Node's timers take (2^31 - 1 ms, ~24.8 days). */
-const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+import { WakeUp } from './wake-up.js';
 
 interface Entry<T> {
   readonly at: number;
@@ -15,8 +13,7 @@ interface Entry<T> {
 
 export class DelayQueue<T> {
   private readonly heap: Array<Entry<T>> = [];
-  private timer: NodeJS.Timeout | undefined;
-  private timerAt = Number.POSITIVE_INFINITY;
+  private readonly wakeUp: WakeUp;
 
   /**
    * `due` gets each item once its delay has passed, in due order. `keepAlive`: whether waiting
@@ -24,8 +21,12 @@ export class DelayQueue<T> {
    */
   constructor(
     private readonly due: (item: T) => void,
-    private readonly keepAlive = false,
-  ) {}
+    keepAlive = false,
+  ) {
+    // In a pool, waiting items alone do not keep the process alive: their job does (the workers'
+    // keep-alive), and a job dropped meanwhile must not hold the process open until the timer.
+    this.wakeUp = new WakeUp(() => this.fire(), keepAlive);
+  }
 
   get size(): number {
     return this.heap.length;
@@ -47,7 +48,7 @@ export class DelayQueue<T> {
       [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
       i = parent;
     }
-    if (at < this.timerAt) this.arm(at);
+    this.wakeUp.armFor(at);
   }
 
   /** Keep only the items `keep` accepts. */
@@ -63,30 +64,16 @@ export class DelayQueue<T> {
   /** Forget every item, and the timer. */
   clear(): void {
     this.heap.length = 0;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = Number.POSITIVE_INFINITY;
+    this.wakeUp.clear();
   }
 
-  private arm(at: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timerAt = at;
-    const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, at - performance.now()));
-    this.timer = setTimeout(this.fire, delay);
-    // In a pool, waiting items alone do not keep the process alive: their job does (the workers'
-    // keep-alive), and a job dropped meanwhile must not hold the process open until the timer.
-    if (!this.keepAlive) this.timer.unref();
-  }
-
-  private readonly fire = (): void => {
-    this.timer = undefined;
-    this.timerAt = Number.POSITIVE_INFINITY;
+  private fire(): void {
     const now = performance.now();
     while (this.heap.length > 0 && this.heap[0]!.at <= now) this.due(this.pop());
-    // `due` may have added items, arming the timer for one of them: the head may be sooner.
+    // `due` may have added items and armed the timer for one of them: armFor keeps the sooner.
     const head = this.heap[0];
-    if (head && head.at < this.timerAt) this.arm(head.at);
-  };
+    if (head) this.wakeUp.armFor(head.at);
+  }
 
   private pop(): T {
     const heap = this.heap;
