@@ -104,6 +104,21 @@ describe('the window', () => {
     assert.equal(window.size, 600);
   });
 
+  it('after over-admission: halves once per burst, then grows back only slowly', () => {
+    let time = 0;
+    const window = new Window(10_000, 1, undefined, () => time);
+    window.onOverAdmission();
+    window.onOverAdmission(); // the same burst
+    assert.equal(window.size, INITIAL_WINDOW / 2);
+    assert.equal(window.onIdle(512, false, 512), false, 'no growth within the probe period');
+    time = 100;
+    assert.equal(window.onIdle(512, false, 512), true);
+    assert.equal(window.size, 576, 'by an eighth, not doubled');
+    time = 150;
+    window.onOverAdmission();
+    assert.equal(window.size, 288);
+  });
+
   it('does not grow for a worker short of inputs, nor while workers start', () => {
     const window = new Window(Number.POSITIVE_INFINITY, 1);
     assert.equal(window.onIdle(INITIAL_WINDOW - 1, false, 0), false);
@@ -115,16 +130,21 @@ describe('the window', () => {
 describe('attempts', () => {
   it('a counted attempt adds one and keeps the free re-runs', () => {
     const once = nextAttempts(NO_ATTEMPTS, false);
-    assert.deepEqual(nextAttempts(once, true), { counted: 1, free: 1, errors: 0 });
+    assert.deepEqual(nextAttempts(once, true), { counted: 1, free: 1, errors: 0, overAdmitted: 0 });
   });
 
   it(`every ${FREE_RERUNS_PER_ATTEMPT} free re-runs count as one attempt`, () => {
     let attempts = NO_ATTEMPTS;
     for (let i = 1; i < FREE_RERUNS_PER_ATTEMPT; i++) {
       attempts = nextAttempts(attempts, false);
-      assert.deepEqual(attempts, { counted: 0, free: i, errors: 0 });
+      assert.deepEqual(attempts, { counted: 0, free: i, errors: 0, overAdmitted: 0 });
     }
-    assert.deepEqual(nextAttempts(attempts, false), { counted: 1, free: 0, errors: 0 });
+    assert.deepEqual(nextAttempts(attempts, false), {
+      counted: 1,
+      free: 0,
+      errors: 0,
+      overAdmitted: 0,
+    });
   });
 
   it('matches the float encoding it replaces, over random sequences', () => {

@@ -117,10 +117,11 @@ function underLowLimit(script: string): { status: number | null; stdout: string;
 describe('a pool under a real ulimit -n 256', {
   skip: process.platform !== 'linux' && 'Linux',
 }, () => {
-  it('tasks holding a descriptor each: none fails with EMFILE on the defaults', () => {
-    const task = new URL('./fixtures/hold-file.js', import.meta.url).href;
-    const result = underLowLimit(`
-      const pool = new Pool(new URL(${JSON.stringify(task)}), { workers: 2 });
+  for (const backend of ['thread', 'process']) {
+    it(`tasks holding a descriptor each: none fails with EMFILE on the defaults (${backend})`, () => {
+      const task = new URL('./fixtures/hold-file.js', import.meta.url).href;
+      const result = underLowLimit(`
+      const pool = new Pool(new URL(${JSON.stringify(task)}), { workers: 2, backend: '${backend}' });
       const inputs = Array.from({ length: 3000 }, (_, i) => ({ path: '/dev/null', ms: 20, i }));
       const codes = {};
       let ok = 0;
@@ -134,8 +135,24 @@ describe('a pool under a real ulimit -n 256', {
       await pool.close();
       console.log(JSON.stringify({ ok, codes }));
     `);
+      assert.equal(result.status, 0, result.stderr);
+      assert.deepEqual(JSON.parse(result.stdout), { ok: 3000, codes: {} });
+    });
+  }
+
+  it('a task that leaks descriptors still fails, with EMFILE, after a bounded number of runs', () => {
+    const task = new URL('./fixtures/leak-files.js', import.meta.url).href;
+    const result = underLowLimit(`
+      const pool = new Pool(new URL(${JSON.stringify(task)}), { workers: 1 });
+      const cells = new Int32Array(new SharedArrayBuffer(4));
+      const error = await pool.run({ cells }).then(() => undefined, (e) => e);
+      let code = error; while (code?.cause) code = code.cause;
+      console.log(JSON.stringify({ code: code?.code, runs: Atomics.load(cells, 0) }));
+      await pool.destroy();
+    `);
     assert.equal(result.status, 0, result.stderr);
-    assert.deepEqual(JSON.parse(result.stdout), { ok: 3000, codes: {} });
+    // Its first run, then MAX_OVER_ADMISSION_RERUNS (8) re-runs, then its EMFILE is its answer.
+    assert.deepEqual(JSON.parse(result.stdout), { code: 'EMFILE', runs: 9 });
   });
 
   it('tasks holding no descriptor still all get in flight at once', () => {

@@ -13,25 +13,31 @@ export interface Attempts {
   readonly free: number;
   /** Attempts that failed with the task's own error and were retried (`retryErrors`). */
   readonly errors: number;
+  /** Runs that failed because the pool let in too much at once (EMFILE), run again unreported. */
+  readonly overAdmitted: number;
 }
 
-export const NO_ATTEMPTS: Attempts = { counted: 0, free: 0, errors: 0 };
+export const NO_ATTEMPTS: Attempts = { counted: 0, free: 0, errors: 0, overAdmitted: 0 };
 
 export const FREE_RERUNS_PER_ATTEMPT = 8;
 
 /** The attempts after one more run cut short: `counted` if it was the task's own fault. */
 export function nextAttempts(attempts: Attempts, counted: boolean): Attempts {
-  const errors = attempts.errors;
-  if (counted) return { counted: attempts.counted + 1, free: attempts.free, errors };
+  if (counted) return { ...attempts, counted: attempts.counted + 1 };
   const free = attempts.free + 1;
   return free >= FREE_RERUNS_PER_ATTEMPT
-    ? { counted: attempts.counted + 1, free: 0, errors }
-    : { counted: attempts.counted, free, errors };
+    ? { ...attempts, counted: attempts.counted + 1, free: 0 }
+    : { ...attempts, free };
 }
 
 /** The attempts after a run that failed with the task's own error, to be retried. */
 export function afterError(attempts: Attempts): Attempts {
-  return { counted: attempts.counted, free: attempts.free, errors: attempts.errors + 1 };
+  return { ...attempts, errors: attempts.errors + 1 };
+}
+
+/** The attempts after a run that failed for the pool's over-admission, to be run again. */
+export function afterOverAdmission(attempts: Attempts): Attempts {
+  return { ...attempts, overAdmitted: attempts.overAdmitted + 1 };
 }
 
 /** The runs a task's outcome took, counting error retries only (crash re-runs are `retries`). */

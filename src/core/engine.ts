@@ -65,14 +65,17 @@ export class Engine {
       drained: () => {
         if (this.jobs.size === 0) this.workers.updateKeepAlive();
       },
-      retry: (batch, offset, error) =>
-        this.errorRetries.enabled && this.errorRetries.consider(batch, offset, error),
+      retry: (batch, offset, error) => this.errorRetries.consider(batch, offset, error),
     });
     this.hangWatch = new HangWatch(this.tasks, this.workers);
     this.timeouts = new Timeouts(this.tasks, this.workers, this.hangWatch);
     this.recovery = new CrashRecovery(options.retries, this.tasks, this.counters);
-    this.errorRetries = new ErrorRetries(options, this.recovery, this.counters, () =>
-      this.dispatcher.dispatchSoon(),
+    this.errorRetries = new ErrorRetries(
+      options,
+      this.recovery,
+      this.counters,
+      () => this.dispatcher.dispatchSoon(),
+      () => this.window.onOverAdmission(),
     );
     this.dispatcher = new Dispatcher(
       this.workers,

@@ -14,9 +14,18 @@ export interface DescriptorRoom {
   stepped(): void;
 }
 
+/** After over-admission, the window is cut at most this often: the failures come in bursts. */
+const CUT_EVERY_MS = 100;
+/** Above the size it was last cut to, the window grows this often, by an eighth of itself. */
+const PROBE_EVERY_MS = 100;
+
 export class Window {
   /** Tasks one worker may run at once. */
   size: number;
+  /** Since over-admission: the size it was cut to, above which growth is slow (Infinity: none). */
+  private threshold = Number.POSITIVE_INFINITY;
+  private lastCut = Number.NEGATIVE_INFINITY;
+  private lastProbe = Number.NEGATIVE_INFINITY;
 
   /**
    * `descriptors`: the room the workers share (threads share their process's descriptors);
@@ -26,6 +35,7 @@ export class Window {
     private readonly concurrency: number,
     private readonly workers: number,
     private readonly descriptors?: DescriptorRoom,
+    private readonly now: () => number = () => performance.now(),
   ) {
     const room = descriptors
       ? Math.max(1, Math.floor(descriptors.initialRoom / workers))
@@ -46,10 +56,30 @@ export class Window {
       const room = this.descriptors.room(inFlight);
       next = Math.min(next, this.size + Math.floor(room / this.workers));
     }
+    if (next > this.threshold) {
+      // Where the pool once let in too much, probe again slowly.
+      const now = this.now();
+      if (now - this.lastProbe < PROBE_EVERY_MS) return false;
+      next = Math.min(next, this.size + Math.ceil(this.size / 8));
+      this.lastProbe = now;
+    }
     if (next <= this.size) return false;
     this.size = next;
     this.descriptors?.stepped();
     return true;
+  }
+
+  /**
+   * Tasks failed because the pool let in more than the process allows (EMFILE): halve the window,
+   * once per burst, and grow past the new size only slowly from now on.
+   */
+  onOverAdmission(): void {
+    const now = this.now();
+    if (now - this.lastCut < CUT_EVERY_MS) return;
+    this.lastCut = now;
+    this.lastProbe = now;
+    this.size = Math.max(1, Math.floor(this.size / 2));
+    this.threshold = this.size;
   }
 
   /** The tasks all workers may run at once: how far ahead a job may pull its inputs. */
