@@ -84,6 +84,11 @@ export interface PoolStats {
   /** Tasks running on the workers (including timed-out ones that have not ended yet). */
   readonly inFlight: number;
   /**
+   * The most tasks the workers may run at once now: every worker's window, which adapts (see
+   * *How it works* in the README) within `concurrency` × workers. `Infinity` when unbounded.
+   */
+  readonly limit: number;
+  /**
    * Inputs pulled from their source, or waiting for a re-run (an error retry's delay included),
    * and not yet sent to a worker.
    */

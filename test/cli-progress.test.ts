@@ -11,6 +11,7 @@ const POOL: PoolStats = {
   retried: 0,
   retriedErrors: 0,
   inFlight: 1024,
+  limit: 2048,
   queued: 0,
   workers: [
     { id: 0, state: 'ready', running: 512, utilization: 1 },
@@ -51,7 +52,7 @@ describe('progress display', () => {
     const [wide] = liveLines(READINGS, 200);
     assert.match(
       wide,
-      /123,456\/1,000,000 {2}2,345\/s {2}ETA 6:14 {2}failed 7 {2}in flight 1,024$/,
+      /123,456\/1,000,000 {2}2,345\/s {2}ETA 6:14 {2}failed 7 {2}in flight 1,024 of 2,048$/,
     );
     for (let width = 1; width <= 120; width++) {
       const lines = liveLines(READINGS, width);

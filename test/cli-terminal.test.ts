@@ -37,7 +37,7 @@ const FIELD = [
   'stopping',
   'aborting',
   'failed [\\d,]+',
-  'in flight [\\d,]+',
+  'in flight [\\d,]+ of (?:[\\d,]+|∞)',
   'workers \\[[ ▁▂▃▄▅▆▇█]*\\]',
   '\\d+% busy',
   '[\\d.]+ (?:µs|ms|s)/task',

@@ -99,6 +99,7 @@ export class InlineRunner {
       retried: 0,
       retriedErrors: this.retriedErrors,
       inFlight: this.running,
+      limit: this.options.concurrency,
       queued: this.retries.size,
       workers: [
         { id: 0, state: 'ready', running: this.running, utilization: this.load.utilization },

@@ -169,7 +169,7 @@ export function liveLines(r: Readings, width: number): [string, string] {
       ? { text: `ETA ${r.eta === undefined ? '--:--' : clock(r.eta)}`, priority: 3 }
       : { text: r.state, priority: 0 },
     { text: `failed ${count(r.failed)}`, priority: r.failed > 0 ? 1 : 6 },
-    { text: `in flight ${count(pool.inFlight)}`, priority: 6 },
+    { text: `in flight ${count(pool.inFlight)} of ${limitText(pool.limit)}`, priority: 6 },
   ];
   const workers = pool.workers;
   const average =
@@ -201,10 +201,15 @@ export function plainLine(r: Readings): string {
     `${count(r.failed)} failed`,
     `${r.perSecond === undefined ? '-' : rate(r.perSecond)}/s`,
     r.state === 'running' ? `ETA ${r.eta === undefined ? '--:--' : clock(r.eta)}` : r.state,
-    `${count(pool.inFlight)} in flight`,
+    `${count(pool.inFlight)} in flight (limit ${limitText(pool.limit)})`,
     `workers ${pool.workers.map((worker) => percent(worker.utilization)).join(' ')}`,
     ...(r.busyPerTask === undefined ? [] : [`${duration(r.busyPerTask)}/task`]),
   ].join(', ');
+}
+
+/** The pool's limit on tasks in flight: a count, or ∞. */
+function limitText(limit: number): string {
+  return Number.isFinite(limit) ? count(limit) : '∞';
 }
 
 function bar(fraction: number): string {

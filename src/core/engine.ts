@@ -182,7 +182,7 @@ export class Engine {
 
   stats(): PoolStats {
     const queued = this.recovery.waiting + this.errorRetries.count + this.jobs.undealt();
-    return this.counters.snapshot(this.workers.list, queued);
+    return this.counters.snapshot(this.workers.list, queued, this.window.poolWindow());
   }
 
   /** Resolves once no job is active (every input pulled and settled). */

@@ -50,7 +50,7 @@ export class Stats {
     this.waitTimes.addDelta(report.waitTimes);
   }
 
-  snapshot(workers: readonly WorkerRecord[], queued: number): PoolStats {
+  snapshot(workers: readonly WorkerRecord[], queued: number, limit: number): PoolStats {
     const now = performance.now();
     let inFlight = 0;
     const workerStats: WorkerStats[] = [];
@@ -74,6 +74,7 @@ export class Stats {
       retried: this.retried,
       retriedErrors: this.retriedErrors,
       inFlight,
+      limit,
       queued,
       workers: workerStats,
       runTime: this.runTimes.percentiles(),
