@@ -121,6 +121,8 @@ describe("backend: 'process'", () => {
 
   it('close() after faults leaves no child process running', async () => {
     const pool = new Pool(fixture('control.js'), { workers: 2, backend: 'process', retries: 0 });
+    // Both ready first: inputs go only to ready workers, so a slow start would leave one idle.
+    await pool.ready();
     const pids = new Set<number>();
     for (const pid of (await pool.map(
       Array.from({ length: 20 }, (): ControlInput => ({ op: 'pid' })),
