@@ -9,15 +9,27 @@ export interface PoolOptions {
    */
   readonly workers?: number | undefined;
   /**
-   * The most tasks in flight on one worker at once. Tasks are async: a worker runs many
-   * concurrently on its event loop (like `Promise.all` over a slice). The pool starts each worker
-   * at 1,024 (or this, if lower) and widens that window, up to this cap, only while a worker sits
-   * idle with its window full — tasks waiting on I/O — so CPU-bound tasks are not piled up
-   * ahead of a busy core. Lower it to bound sockets or memory per worker; `Infinity` is allowed.
+   * The most tasks in flight on one worker at once: a hard cap. Tasks are async: a worker runs
+   * many concurrently on its event loop (like `Promise.all` over a slice). Within this cap the
+   * pool finds the number itself (see `adaptive`): it starts each worker at 1,024 (or this, if
+   * lower, or what the open-file limit leaves), widens that window while a worker sits idle with
+   * its window full — tasks waiting on I/O — and narrows it when tasks fail for load or a
+   * server's queue shows in their latency. Lower it to bound sockets or memory per worker;
+   * `Infinity` is allowed.
    * @default 10000
    * @example { concurrency: 200 }
    */
   readonly concurrency?: number | undefined;
+  /**
+   * Whether the pool narrows its window on load: halved on a burst of failures for load (EMFILE,
+   * ECONNRESET, timeouts... anywhere on the error's cause chain), and stepped down while a
+   * smaller window leaves throughput as it was (a server's queue). Rejections it brought on itself
+   * run again, unreported. `false`: a fixed cap, for users who know their number — the window still
+   * grows up to `concurrency` on an idle loop, never shrinks; only EMFILE failures run again.
+   * @default true
+   * @example { concurrency: 128, adaptive: false }
+   */
+  readonly adaptive?: boolean | undefined;
   /**
    * Milliseconds before a task settles with `TimeoutError` (and its `ctx.signal` fires).
    * `run`, `map` and `stream` can override it per call.
@@ -84,6 +96,7 @@ export interface PoolOptions {
 export interface ResolvedOptions {
   readonly workers: number;
   readonly concurrency: number;
+  readonly adaptive: boolean;
   readonly timeout: number;
   readonly retries: number;
   readonly retryErrors: number;
@@ -106,6 +119,7 @@ export function resolveOptions(options: PoolOptions | undefined): ResolvedOption
   const known = new Set([
     'workers',
     'concurrency',
+    'adaptive',
     'timeout',
     'retries',
     'retryErrors',
@@ -126,6 +140,7 @@ export function resolveOptions(options: PoolOptions | undefined): ResolvedOption
   return {
     workers: positiveInteger('workers', options.workers, availableParallelism()),
     concurrency: positiveInteger('concurrency', options.concurrency, DEFAULT_CONCURRENCY, true),
+    adaptive: validateBoolean('adaptive', options.adaptive, true),
     timeout: validateTimeout('timeout', options.timeout, Number.POSITIVE_INFINITY),
     retries: nonNegativeInteger('retries', options.retries, DEFAULT_RETRIES),
     retryErrors: nonNegativeInteger('retryErrors', options.retryErrors, 0),
@@ -207,4 +222,12 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
   return `${String(value)} (${typeof value})`;
+}
+
+function validateBoolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`Expected \`${name}\` to be a boolean, got ${describe(value)}`);
+  }
+  return value;
 }

@@ -104,19 +104,28 @@ describe('the window', () => {
     assert.equal(window.size, 600);
   });
 
-  it('after over-admission: halves once per burst, then grows back only slowly', () => {
-    let time = 0;
-    const window = new Window(10_000, 1, undefined, () => time);
-    window.onOverAdmission();
-    window.onOverAdmission(); // the same burst
+  it('on overload: halves once per generation, then grows back only slowly', () => {
+    let time = 10;
+    const window = new Window(10_000, 1, undefined, true, () => time);
+    assert.equal(window.onOverload(5), true);
+    time = 20;
+    assert.equal(window.onOverload(5), false, 'sent before the cut: the same generation');
     assert.equal(window.size, INITIAL_WINDOW / 2);
+    assert.equal(window.cutSince(5), true);
+    assert.equal(window.cutSince(15), false);
     assert.equal(window.onIdle(512, false, 512), false, 'no growth within the probe period');
-    time = 100;
+    time = 110;
     assert.equal(window.onIdle(512, false, 512), true);
     assert.equal(window.size, 576, 'by an eighth, not doubled');
     time = 150;
-    window.onOverAdmission();
+    assert.equal(window.onOverload(120), true, 'sent after the cut: a new generation');
     assert.equal(window.size, 288);
+  });
+
+  it('never cuts when adaptation is off', () => {
+    const window = new Window(10_000, 1, undefined, false);
+    assert.equal(window.onOverload(0), false);
+    assert.equal(window.size, INITIAL_WINDOW);
   });
 
   it('does not grow for a worker short of inputs, nor while workers start', () => {

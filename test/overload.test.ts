@@ -151,7 +151,7 @@ describe('a pool under a real ulimit -n 256', {
       await pool.destroy();
     `);
     assert.equal(result.status, 0, result.stderr);
-    // Its first run, then MAX_OVER_ADMISSION_RERUNS (8) re-runs, then its EMFILE is its answer.
+    // Its first run, then MAX_LOAD_RERUNS (8) re-runs, then its EMFILE is its answer.
     assert.deepEqual(JSON.parse(result.stdout), { code: 'EMFILE', runs: 9 });
   });
 
@@ -188,14 +188,18 @@ describe('overload signals', () => {
     assert.equal(overloadKind(new TaskError(fetchFailed)), 'over-admission');
   });
 
-  it('resets, timeouts and undici timeouts are overload', () => {
+  it('resets are rejections; timeouts, undici and AbortSignal ones included, are slowness', () => {
     assert.equal(
       overloadKind(new TaskError(new TypeError('fetch failed', { cause: coded('ECONNRESET') }))),
-      'overload',
+      'rejected',
     );
-    assert.equal(overloadKind(coded('ETIMEDOUT')), 'overload');
-    assert.equal(overloadKind(coded('UND_ERR_HEADERS_TIMEOUT')), 'overload');
-    assert.equal(overloadKind(new TimeoutError(100)), 'overload');
+    assert.equal(overloadKind(coded('UND_ERR_SOCKET')), 'rejected');
+    assert.equal(overloadKind(coded('ETIMEDOUT')), 'slow');
+    assert.equal(overloadKind(coded('UND_ERR_HEADERS_TIMEOUT')), 'slow');
+    assert.equal(overloadKind(new TimeoutError(100)), 'slow');
+    // A task's own code, with AbortSignal.timeout()'s DOMException as its cause.
+    const timeout = new DOMException('The operation timed out.', 'TimeoutError');
+    assert.equal(overloadKind(new TaskError(coded('ERR_CRAWL_TIMEOUT', timeout))), 'slow');
   });
 
   it("an input's own failure is not overload", () => {

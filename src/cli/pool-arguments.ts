@@ -12,6 +12,7 @@ import { UsageError } from './usage-error.js';
 export const POOL_OPTIONS = {
   workers: { type: 'string', short: 'w' },
   concurrency: { type: 'string', short: 'c' },
+  'fixed-concurrency': { type: 'boolean' },
   timeout: { type: 'string', short: 't' },
   retries: { type: 'string', short: 'r' },
   'retry-errors': { type: 'string' },
@@ -20,7 +21,9 @@ export const POOL_OPTIONS = {
   'max-memory': { type: 'string' },
 } as const;
 
-type PoolArgumentValues = Partial<Record<keyof typeof POOL_OPTIONS, string | undefined>>;
+type PoolArgumentValues = Partial<
+  Record<Exclude<keyof typeof POOL_OPTIONS, 'fixed-concurrency'>, string | undefined>
+> & { readonly 'fixed-concurrency'?: boolean | undefined };
 
 /** The pool's options; `workers` is as given (a command decides what 0 means). */
 export function poolOptionsFrom(
@@ -30,6 +33,7 @@ export function poolOptionsFrom(
   return {
     workers: integerOption('workers', values.workers, { min: minWorkers }),
     concurrency: integerOption('concurrency', values.concurrency, { min: 1, allowInfinity: true }),
+    adaptive: values['fixed-concurrency'] === true ? false : undefined,
     timeout: integerOption('timeout', values.timeout, { min: 1, allowInfinity: true }),
     retries: integerOption('retries', values.retries, { min: 0 }),
     retryErrors: integerOption('retry-errors', values['retry-errors'], { min: 0 }),

@@ -9,6 +9,7 @@ import { NO_ATTEMPTS } from './attempts.js';
 import type { CrashRecovery } from './crash-recovery.js';
 import { deal } from './dealing.js';
 import type { Jobs } from './jobs.js';
+import type { QueueProbe } from './queue-probe.js';
 import { indexOf, type Segment, type TaskTable } from './task-table.js';
 import type { Timeouts } from './timeouts.js';
 import type { Window } from './window.js';
@@ -34,6 +35,7 @@ export class Dispatcher {
     private readonly tasks: TaskTable,
     private readonly timeouts: Timeouts,
     private readonly recovery: CrashRecovery,
+    private readonly probe: QueueProbe,
     private readonly random: () => number = Math.random,
   ) {}
 
@@ -207,5 +209,6 @@ export class Dispatcher {
   private track(id: number, worker: WorkerRecord, segment: Segment): void {
     const batch = this.tasks.track(id, worker, segment);
     this.timeouts.add(batch, segment.job.timeout);
+    if (this.probe.collecting) this.probe.sent(id, segment.inputs.length);
   }
 }

@@ -18,6 +18,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { ResultsMessage, TaskFailure, WorkerToMain } from '../protocol/messages.js';
 import { readResults } from '../protocol/results.js';
 import { reviveError, type SerializedError } from '../protocol/serialize-error.js';
+import { STATS_MS } from '../protocol/timing.js';
 import { displayModule, initFailureMessage } from '../task-module.js';
 import type { Inputs, PoolStats } from '../types.js';
 import { CrashRecovery, MAX_START_FAILURES } from './crash-recovery.js';
@@ -27,6 +28,7 @@ import { HangWatch } from './hang-watch.js';
 import { Job, type JobSink } from './job.js';
 import { Jobs } from './jobs.js';
 import { DescriptorWatch, openFileLimit } from './open-files.js';
+import { QueueProbe } from './queue-probe.js';
 import { Stats } from './stats.js';
 import { type Batch, TaskTable } from './task-table.js';
 import { Timeouts } from './timeouts.js';
@@ -44,6 +46,10 @@ export class Engine {
   private readonly recovery: CrashRecovery;
   private readonly errorRetries: ErrorRetries;
   private readonly dispatcher: Dispatcher;
+  private readonly probe: QueueProbe;
+  /** When the message being handled arrived. */
+  private messageAt = 0;
+  private lastTick = Number.NEGATIVE_INFINITY;
   private fatal: Error | undefined;
   private closed = false;
 
@@ -54,7 +60,7 @@ export class Engine {
     // Threads share this process's descriptors; a child process has its own.
     const descriptors =
       options.backend === 'thread' ? new DescriptorWatch(openFileLimit()) : undefined;
-    this.window = new Window(options.concurrency, options.workers, descriptors);
+    this.window = new Window(options.concurrency, options.workers, descriptors, options.adaptive);
     this.workers = new Workers(moduleUrl, options, {
       message: (worker, message) => this.onMessage(worker, message),
       exit: (worker, exit) => this.onExit(worker, exit),
@@ -70,13 +76,10 @@ export class Engine {
     this.hangWatch = new HangWatch(this.tasks, this.workers);
     this.timeouts = new Timeouts(this.tasks, this.workers, this.hangWatch);
     this.recovery = new CrashRecovery(options.retries, this.tasks, this.counters);
-    this.errorRetries = new ErrorRetries(
-      options,
-      this.recovery,
-      this.counters,
-      () => this.dispatcher.dispatchSoon(),
-      () => this.window.onOverAdmission(),
+    this.errorRetries = new ErrorRetries(options, this.recovery, this.counters, this.window, () =>
+      this.dispatcher.dispatchSoon(),
     );
+    this.probe = new QueueProbe(this.window, options.adaptive);
     this.dispatcher = new Dispatcher(
       this.workers,
       this.jobs,
@@ -84,6 +87,7 @@ export class Engine {
       this.tasks,
       this.timeouts,
       this.recovery,
+      this.probe,
     );
     for (let i = 0; i < options.workers; i++) this.workers.spawn();
   }
@@ -212,6 +216,7 @@ export class Engine {
 
   private onMessage(worker: WorkerRecord, message: WorkerToMain): void {
     const now = performance.now();
+    this.messageAt = now;
     worker.silence.lastHeard = now;
     switch (message.type) {
       case 'ready':
@@ -231,6 +236,7 @@ export class Engine {
         break;
       case 'stats':
         this.counters.onLoadReport(worker, message, now);
+        this.tick(now);
         break;
       case 'init-error': {
         const cause = reviveError(message.error);
@@ -247,8 +253,10 @@ export class Engine {
     this.dispatcher.dispatch();
   }
 
-  private readonly onFulfilled = (batch: Batch, offset: number, value: unknown): void =>
+  private readonly onFulfilled = (batch: Batch, offset: number, value: unknown): void => {
+    if (this.probe.collecting) this.probe.ended(batch.id, batch.sentAt, this.messageAt);
     this.tasks.onTaskEnded(batch, offset, true, value);
+  };
 
   private readonly onFailed = (
     batch: Batch,
@@ -256,6 +264,7 @@ export class Engine {
     kind: TaskFailure['kind'],
     error: SerializedError,
   ): void => {
+    if (this.probe.collecting) this.probe.ended(batch.id, batch.sentAt, this.messageAt);
     const cause = reviveError(error);
     const failure = kind === 'threw' ? new TaskError(cause) : new DataCloneError('output', cause);
     this.tasks.onTaskEnded(batch, offset, false, failure);
@@ -293,6 +302,27 @@ export class Engine {
       worker.state = 'gone';
       void worker.handle.terminate();
     }
+  }
+
+  /** The queue probe's look at the pool, at most every STATS_MS. */
+  private tick(now: number): void {
+    if (now - this.lastTick < STATS_MS) return;
+    this.lastTick = now;
+    const size = this.window.size;
+    let utilization = 0;
+    let ready = 0;
+    for (const worker of this.workers.list) {
+      if (worker.state !== 'ready') continue;
+      utilization += worker.load.utilization;
+      ready++;
+    }
+    this.probe.tick(now, {
+      inFlight: this.inFlight(),
+      inputsWaiting: this.recovery.hasWaiting || this.jobs.anyInputsLeft(),
+      utilization: ready > 0 ? utilization / ready : 0,
+    });
+    // A probe that gives the window back leaves room to deal into.
+    if (this.window.size > size) this.dispatcher.dispatch();
   }
 
   /** Tasks running on every worker. */

@@ -1,37 +1,58 @@
 /**
- * Tasks that failed and are to run again: with the pool's own over-admission (EMFILE, ENFILE: it
- * let in more than the process's descriptors allow), always, unreported, up to
- * MAX_OVER_ADMISSION_RERUNS times after a short back-off — a task that leaks descriptors still
- * fails; and with their own error (threw, or passed their timeout) when `retryErrors` asks. The failed run has ended on its worker (or, timed out, goes on there without
- * its caller): the retry waits out its delay here, on the main thread, under one timer for the
- * pool and holding no worker's slot, then joins the crash re-runs, which are dealt before new
- * inputs. Its job stays open meanwhile (the task is still in flight for it).
+ * Tasks that failed and may run again. Failures for load (see overload.ts) first:
+ * - over-admission (EMFILE, ENFILE: the pool let in more than the process's descriptors allow):
+ *   always run again, unreported;
+ * - rejected (ECONNRESET...): run again if the pool has cut its limit since the task was sent —
+ *   it was let in under a limit found too high. One that arrives before any cut is held back for
+ *   a burst's span (a burst's first failures come before the burst is seen), then judged again:
+ *   a lone rejection is the task's answer;
+ * - slow (a timeout): never run again here (a second run would take as long), but a burst of them
+ *   cuts the limit like the others.
+ * Load re-runs stop after MAX_LOAD_RERUNS, so a task that leaks descriptors still fails. Then the
+ * task's own error (threw, or passed its timeout) is retried when `retryErrors` asks.
+ *
+ * The failed run has ended on its worker (or, timed out, goes on there without its caller): the
+ * retry waits out its delay here, on the main thread, under one timer for the pool and holding no
+ * worker's slot, then joins the crash re-runs, which are dealt before new inputs. Its job stays
+ * open meanwhile (the task is still in flight for it).
  */
 import { type Attempts, afterError, afterOverAdmission, NO_ATTEMPTS } from './attempts.js';
 import type { CrashRecovery, Retry } from './crash-recovery.js';
 import { DelayQueue } from './delay-queue.js';
-import { overloadKind } from './overload.js';
+import { type OverloadKind, overloadKind } from './overload.js';
+import { BURST_MS, OverloadBursts } from './overload-bursts.js';
 import { type RetryOptions, retryDelayAfter, retryDelayFor } from './retry-policy.js';
 import type { Stats } from './stats.js';
 import { type Batch, indexOf } from './task-table.js';
+import type { Window } from './window.js';
 
-/** Re-runs of one task after over-admission before its EMFILE is its answer. */
-export const MAX_OVER_ADMISSION_RERUNS = 8;
-/** The first back-off after over-admission (ms), doubling: descriptors free up as tasks end. */
-const OVER_ADMISSION_DELAY_MS = 50;
+/** Re-runs of one task for load before its error is its answer. */
+export const MAX_LOAD_RERUNS = 8;
+/** The first back-off after a failure for load (ms), doubling: the load eases as tasks end. */
+const LOAD_DELAY_MS = 50;
+
+/** A failure held back until the pool can tell a burst from a lone one. */
+interface Suspect {
+  readonly error: Error;
+  readonly sentAt: number;
+}
+
+type Waiting = Retry & { readonly suspect?: Suspect | undefined };
 
 export class ErrorRetries {
-  private readonly waiting = new DelayQueue<Retry>((retry) => this.onDue(retry));
+  private readonly waiting = new DelayQueue<Waiting>((retry) => this.onDue(retry));
+  private readonly bursts: OverloadBursts;
 
   constructor(
-    private readonly options: RetryOptions,
+    private readonly options: RetryOptions & { readonly adaptive: boolean },
     private readonly recovery: CrashRecovery,
     private readonly stats: Stats,
+    private readonly window: Window,
     /** Deal what is due (soon: retries due together go out as one batch). */
     private readonly dispatch: () => void,
-    /** The pool let in too much: back off. */
-    private readonly overAdmitted: () => void,
-  ) {}
+  ) {
+    this.bursts = new OverloadBursts(() => stats.done + stats.failed);
+  }
 
   /** Retries waiting for their delay, those of finished jobs left out. */
   get count(): number {
@@ -41,20 +62,37 @@ export class ErrorRetries {
     return count;
   }
 
-  /** A task failed with `error`: returns whether it will run again after a delay. */
+  /** A task failed with `error`: returns whether it will run again (or be judged) later. */
   consider(batch: Batch, offset: number, error: Error): boolean {
-    const job = batch.job;
-    if (job.finished) return false;
+    if (batch.job.finished) return false;
     const attempts = batch.attempts?.[offset] ?? NO_ATTEMPTS;
-    if (
-      attempts.overAdmitted < MAX_OVER_ADMISSION_RERUNS &&
-      overloadKind(error) === 'over-admission'
-    ) {
-      this.overAdmitted();
-      const delay = retryDelayFor(attempts.overAdmitted + 1, OVER_ADMISSION_DELAY_MS);
+    const kind = overloadKind(error);
+    if (kind !== undefined && this.forLoad(batch, offset, error, kind, attempts)) return true;
+    return this.retryOwnError(batch, offset, error, attempts);
+  }
+
+  /** A failure for load: cut the limit if due; returns whether the task runs again (or waits). */
+  private forLoad(
+    batch: Batch,
+    offset: number,
+    error: Error,
+    kind: NonNullable<OverloadKind>,
+    attempts: Attempts,
+  ): boolean {
+    const burst = this.bursts.record(performance.now());
+    if (kind === 'over-admission' || burst) this.window.onOverload(batch.sentAt);
+    if (kind === 'slow' || attempts.overAdmitted >= MAX_LOAD_RERUNS) return false;
+    if (kind === 'over-admission' || this.window.cutSince(batch.sentAt)) {
+      const delay = retryDelayFor(attempts.overAdmitted + 1, LOAD_DELAY_MS);
       this.wait(batch, offset, afterOverAdmission(attempts), delay);
       return true;
     }
+    if (!this.options.adaptive) return false;
+    this.wait(batch, offset, attempts, BURST_MS, { error, sentAt: batch.sentAt });
+    return true;
+  }
+
+  private retryOwnError(batch: Batch, offset: number, error: Error, attempts: Attempts): boolean {
     const delay = retryDelayAfter(this.options, error, attempts.errors + 1);
     if (delay < 0) return false;
     this.stats.retriedErrors++;
@@ -62,11 +100,17 @@ export class ErrorRetries {
     return true;
   }
 
-  private wait(batch: Batch, offset: number, attempts: Attempts, delay: number): void {
+  private wait(
+    batch: Batch,
+    offset: number,
+    attempts: Attempts,
+    delay: number,
+    suspect?: Suspect,
+  ): void {
     batch.job.retryWaiting++;
     const index = indexOf(batch, offset);
     const input = batch.inputs[offset];
-    this.waiting.add({ job: batch.job, index, input, attempts }, delay);
+    this.waiting.add({ job: batch.job, index, input, attempts, suspect }, delay);
   }
 
   /** No job is left: none of the waiting retries will run. */
@@ -74,11 +118,30 @@ export class ErrorRetries {
     this.waiting.clear();
   }
 
-  private onDue(retry: Retry): void {
+  private onDue(retry: Waiting): void {
     // A finished job's retry is dropped here: nobody waits for it.
-    if (retry.job.finished) return;
-    retry.job.retryWaiting--;
-    this.recovery.requeue(retry);
+    const { job, suspect } = retry;
+    if (job.finished) return;
+    job.retryWaiting--;
+    if (suspect && !this.window.cutSince(suspect.sentAt)) {
+      this.judgedAlone(retry, suspect.error);
+      return;
+    }
+    const attempts = suspect ? afterOverAdmission(retry.attempts) : retry.attempts;
+    this.recovery.requeue({ job, index: retry.index, input: retry.input, attempts });
     this.dispatch();
+  }
+
+  /** A rejection no burst followed: the task's own error, retried only if `retryErrors` asks. */
+  private judgedAlone(retry: Retry, error: Error): void {
+    const { job, index, input, attempts } = retry;
+    const delay = retryDelayAfter(this.options, error, attempts.errors + 1);
+    if (delay >= 0) {
+      this.stats.retriedErrors++;
+      job.retryWaiting++;
+      this.waiting.add({ job, index, input, attempts: afterError(attempts) }, delay);
+      return;
+    }
+    job.settle(index, input, false, error, attempts.errors + 1);
   }
 }

@@ -96,6 +96,11 @@ export class Job {
     return window - (this.dispatched - this.released - waiting);
   }
 
+  /** Whether inputs are left to deal, now or once pulled (room or not). */
+  hasMoreInputs(): boolean {
+    return !this.finished && !this.inputsEnded && (!this.exhausted || this.buffer.length > 0);
+  }
+
   /** Whether `take` could return something right now. */
   hasReady(): boolean {
     if (this.finished || this.inputsEnded || this.room() <= 0) return false;

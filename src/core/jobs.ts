@@ -43,6 +43,12 @@ export class Jobs {
     return count;
   }
 
+  /** Whether some job has inputs left to deal. */
+  anyInputsLeft(): boolean {
+    for (const job of this.list) if (job.hasMoreInputs()) return true;
+    return false;
+  }
+
   /** Resolves once no job is active. */
   whenIdle(): Promise<void> {
     if (this.list.length === 0) return Promise.resolve();

@@ -37,6 +37,8 @@ export interface Batch extends Segment {
   running: number;
   /** Tasks not yet settled for the caller. */
   unsettled: number;
+  /** When it was sent (performance.now()). */
+  readonly sentAt: number;
   readonly deadline: number;
   /** For the deadline queue: nothing left to time out. */
   readonly settled: boolean;
@@ -78,6 +80,7 @@ export class TaskTable {
   track(id: number, worker: WorkerRecord, segment: Segment): Batch {
     const { job, inputs } = segment;
     const n = inputs.length;
+    const sentAt = performance.now();
     const batch: Batch = {
       id,
       job,
@@ -89,7 +92,8 @@ export class TaskTable {
       state: new Uint8Array(n),
       running: n,
       unsettled: n,
-      deadline: performance.now() + job.timeout,
+      sentAt,
+      deadline: sentAt + job.timeout,
       get settled() {
         return this.unsettled === 0;
       },

@@ -14,27 +14,37 @@ export interface DescriptorRoom {
   stepped(): void;
 }
 
-/** After over-admission, the window is cut at most this often: the failures come in bursts. */
-const CUT_EVERY_MS = 100;
-/** Above the size it was last cut to, the window grows this often, by an eighth of itself. */
+/**
+ * Above the size it was last cut to, the window grows this often (unless a queue probe asked for
+ * slower), by an eighth of itself.
+ */
 const PROBE_EVERY_MS = 100;
 
 export class Window {
   /** Tasks one worker may run at once. */
   size: number;
-  /** Since over-admission: the size it was cut to, above which growth is slow (Infinity: none). */
+  /**
+   * When the window was last cut (performance.now()): tasks sent before then were let in under
+   * a limit the pool has since found too high.
+   */
+  lastCutAt = Number.NEGATIVE_INFINITY;
+  /** Since a cut, the size it was cut to, above which growth is slow (Infinity: none). */
   private threshold = Number.POSITIVE_INFINITY;
-  private lastCut = Number.NEGATIVE_INFINITY;
   private lastProbe = Number.NEGATIVE_INFINITY;
+  private probeEveryMs = PROBE_EVERY_MS;
+  /** A queue probe is measuring: the window holds still. */
+  held = false;
 
   /**
    * `descriptors`: the room the workers share (threads share their process's descriptors);
-   * undefined where it is not known or not shared.
+   * undefined where it is not known or not shared. `adaptive` false: failures never cut the
+   * window (it still grows on idle, up to `concurrency`, so busy workers are not dealt ahead).
    */
   constructor(
     private readonly concurrency: number,
     private readonly workers: number,
     private readonly descriptors?: DescriptorRoom,
+    private readonly adaptive = true,
     private readonly now: () => number = () => performance.now(),
   ) {
     const room = descriptors
@@ -50,7 +60,9 @@ export class Window {
    * past what the open-file limit leaves. Returns whether the window grew.
    */
   onIdle(running: number, workersStarting: boolean, inFlight: number): boolean {
-    if (running < this.size || this.size >= this.concurrency || workersStarting) return false;
+    if (running < this.size || this.size >= this.concurrency || workersStarting || this.held) {
+      return false;
+    }
     let next = Math.min(this.concurrency, this.size * 2);
     if (this.descriptors) {
       const room = this.descriptors.room(inFlight);
@@ -59,7 +71,7 @@ export class Window {
     if (next > this.threshold) {
       // Where the pool once let in too much, probe again slowly.
       const now = this.now();
-      if (now - this.lastProbe < PROBE_EVERY_MS) return false;
+      if (now - this.lastProbe < this.probeEveryMs) return false;
       next = Math.min(next, this.size + Math.ceil(this.size / 8));
       this.lastProbe = now;
     }
@@ -70,16 +82,45 @@ export class Window {
   }
 
   /**
-   * Tasks failed because the pool let in more than the process allows (EMFILE): halve the window,
-   * once per burst, and grow past the new size only slowly from now on.
+   * A task sent at `sentAt` failed for load (over-admission, or a burst of rejections or
+   * timeouts): halve the window — once per generation: failures of tasks sent before the last
+   * cut say nothing about the new size — and grow past the new size only slowly from now on.
+   * Returns whether it cut.
    */
-  onOverAdmission(): void {
+  onOverload(sentAt: number): boolean {
+    if (!this.adaptive || sentAt < this.lastCutAt || this.size === 1) return false;
+    this.cutTo(Math.max(1, Math.floor(this.size / 2)));
+    return true;
+  }
+
+  /** Whether the window was cut after `time`: what was let in then was too much. */
+  cutSince(time: number): boolean {
+    return this.lastCutAt > time;
+  }
+
+  /**
+   * Set the size to `size` (the queue probe's steps), growing slowly above it from now on.
+   * A probe that went too far comes back through `restore`.
+   */
+  cutTo(size: number): void {
     const now = this.now();
-    if (now - this.lastCut < CUT_EVERY_MS) return;
-    this.lastCut = now;
+    this.lastCutAt = now;
     this.lastProbe = now;
-    this.size = Math.max(1, Math.floor(this.size / 2));
+    this.probeEveryMs = PROBE_EVERY_MS;
+    this.size = Math.max(1, Math.min(this.concurrency, size));
     this.threshold = this.size;
+  }
+
+  /** Undo a probe's step: back to `size`, slow growth above it. */
+  restore(size: number): void {
+    this.size = Math.max(1, Math.min(this.concurrency, size));
+    this.threshold = this.size;
+    this.lastProbe = this.now();
+  }
+
+  /** Above the threshold, grow at most once per `ms` (until the next cut). */
+  creepEvery(ms: number): void {
+    this.probeEveryMs = ms;
   }
 
   /** The tasks all workers may run at once: how far ahead a job may pull its inputs. */

@@ -44,7 +44,9 @@ Options:
       --overwrite        replace an --output file that already has records
   -w, --workers N        workers, one event loop each; 0 runs every task on the main thread
                          (default: the number of CPU cores)
-  -c, --concurrency N    most tasks in flight per worker, or "infinity" (default: 10000)
+  -c, --concurrency N    most tasks in flight per worker, or "infinity" (default: 10000);
+                         within it the pool finds its number, backing off on load
+      --fixed-concurrency  no backing off: the window only grows, up to --concurrency
   -t, --timeout MS       a task running longer fails with ERR_POLYLOOP_TIMEOUT (default: none)
   -r, --retries N        re-runs of a task whose worker crashed (default: 2)
       --retry-errors N   re-runs of a task that threw or timed out, before its error is its

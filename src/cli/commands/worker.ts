@@ -23,7 +23,9 @@ once their locks expire (--lock-duration).
 Options:
 ${QUEUE_OPTIONS_HELP}
   -w, --workers N        workers, one event loop each (default: the number of CPU cores)
-  -c, --concurrency N    most tasks in flight per worker, or "infinity" (default: 10000)
+  -c, --concurrency N    most tasks in flight per worker, or "infinity" (default: 10000);
+                         within it the pool finds its number, backing off on load
+      --fixed-concurrency  no backing off: the window only grows, up to --concurrency
       --prefetch N       most jobs this machine holds at once
                          (default: workers × the smaller of concurrency and 256)
   -t, --timeout MS       a task running longer fails with ERR_POLYLOOP_TIMEOUT (default: none)

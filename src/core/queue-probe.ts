@@ -1,0 +1,178 @@
+/**
+ * Finds a peer's queue, which no error reveals: a server that queues what it cannot serve yet
+ * answers everything, only later. Latency alone cannot tell that queue from tasks that are simply
+ * slow (sleeps take as long at any load), and the window grows faster than the first answers
+ * come, so the pool probes: while its window is what holds tasks back, it halves the window and
+ * compares the median latency of tasks sent after the cut with that of tasks sent before. Halved
+ * latency means the other half only waited in a queue: the cut stays, and the next step is probed
+ * at once. Unchanged latency means the tasks needed that concurrency: the window goes back, and
+ * the next probe comes much later. CPU-bound workers are never probed: their latency is their own
+ * loop's queue, which the idle check already keeps short.
+ *
+ * Cost: nothing per task outside a probe (one flag test); a probe of tasks that need their
+ * concurrency runs at half the window for about one and a half median latencies, once per
+ * PROBE_PERIOD_MS of a window-bound run.
+ */
+import type { Window } from './window.js';
+
+/** A run first probed after its window has held tasks back this long (ms)... */
+export const FIRST_PROBE_MS = 1000;
+/** ...then again this long after a probe that found no queue. */
+export const PROBE_PERIOD_MS = 10_000;
+/** Tasks whose latency a probe compares, sent before the cut and after it. */
+export const COHORT_TASKS = 64;
+/** After the cut, a median latency at most this share of the one before means a queue. */
+export const QUEUE_RATIO = 0.75;
+/** Above the level a probe restored, the window grows at most this often (ms). */
+export const CREEP_AFTER_PROBE_MS = 1000;
+/** Workers busier than this are CPU-bound: no probe. */
+const BUSY_UTILIZATION = 0.5;
+
+/** Tasks sent from one moment on, until there are COHORT_TASKS of them, and their latencies. */
+class Cohort {
+  sent = 0;
+  /** Batch ids from `first` on belong to it, up to `end` (set once it is full). */
+  end = Number.POSITIVE_INFINITY;
+  readonly latencies: number[] = [];
+  constructor(readonly first: number) {}
+
+  /** The median latency, once half of it ended; NaN before. */
+  median(): number {
+    if (this.end === Number.POSITIVE_INFINITY || this.latencies.length * 2 < this.sent) {
+      return Number.NaN;
+    }
+    const sorted = this.latencies.slice().sort((a, b) => a - b);
+    return sorted[Math.ceil(this.sent / 2) - 1]!;
+  }
+}
+
+type Phase = 'watching' | 'before' | 'draining' | 'after';
+
+/** What the probe reads about the pool on each tick. */
+export interface PoolLoad {
+  /** Tasks running on all workers. */
+  readonly inFlight: number;
+  /** Whether inputs wait for room in the window. */
+  readonly inputsWaiting: boolean;
+  /** The workers' mean event-loop utilization (0–1). */
+  readonly utilization: number;
+}
+
+export class QueueProbe {
+  /** Whether task ends and sends matter now: a cohort is forming or ending. */
+  collecting = false;
+  private phase: Phase = 'watching';
+  /** Since when the window has held tasks back (NaN: it does not now). */
+  private boundSince = Number.NaN;
+  private wait = FIRST_PROBE_MS;
+  private cohort: Cohort | undefined;
+  private medianBefore = Number.NaN;
+  private sizeBefore = 0;
+  /** When this probe cut the window: another cut since (a failure's) ends the probe. */
+  private cutAt = Number.NaN;
+  private nextBatch = 0;
+
+  constructor(
+    private readonly window: Window,
+    private readonly enabled: boolean,
+  ) {}
+
+  /** A batch of `count` tasks went out with id `id`. */
+  sent(id: number, count: number): void {
+    this.nextBatch = id + 1;
+    const cohort = this.cohort;
+    if (!cohort || id < cohort.first || cohort.end !== Number.POSITIVE_INFINITY) return;
+    cohort.sent += count;
+    if (cohort.sent >= COHORT_TASKS) cohort.end = id + 1;
+  }
+
+  /** A task of batch `id`, sent at `sentAt`, ended at `now`. */
+  ended(id: number, sentAt: number, now: number): void {
+    const cohort = this.cohort;
+    if (cohort && id >= cohort.first && id < cohort.end) cohort.latencies.push(now - sentAt);
+  }
+
+  /** About every 100 ms, with the pool's load. */
+  tick(now: number, load: PoolLoad): void {
+    if (!this.enabled) return;
+    const bound = load.inputsWaiting && load.inFlight >= this.window.poolWindow() * 0.9;
+    if (this.phase === 'watching') {
+      if (!bound || load.utilization > BUSY_UTILIZATION) {
+        this.boundSince = Number.NaN;
+      } else if (Number.isNaN(this.boundSince)) {
+        this.boundSince = now;
+      } else if (now - this.boundSince >= this.wait) {
+        this.cutAt = this.window.lastCutAt;
+        this.startCohort('before');
+      }
+      return;
+    }
+    if (this.window.lastCutAt !== this.cutAt) {
+      this.stop(); // a failure cut the window: that says more than this probe
+      return;
+    }
+    if (load.utilization > BUSY_UTILIZATION || !load.inputsWaiting) {
+      this.giveBack(); // CPU-bound after all, or the inputs ran out: nothing to learn
+      return;
+    }
+    switch (this.phase) {
+      case 'before': {
+        const median = this.cohort!.median();
+        if (Number.isNaN(median)) return;
+        this.medianBefore = median;
+        this.cut();
+        return;
+      }
+      case 'draining':
+        if (load.inFlight <= this.window.poolWindow()) this.startCohort('after');
+        return;
+      case 'after': {
+        const median = this.cohort!.median();
+        if (Number.isNaN(median)) return;
+        if (median > QUEUE_RATIO * this.medianBefore) {
+          this.giveBack();
+        } else if (this.window.size > 1 && bound) {
+          // A queue: keep the cut, and probe the next step from here.
+          this.medianBefore = median;
+          this.cut();
+        } else {
+          this.stop();
+        }
+        return;
+      }
+    }
+  }
+
+  private startCohort(phase: 'before' | 'after'): void {
+    this.phase = phase;
+    this.cohort = new Cohort(this.nextBatch);
+    this.collecting = true;
+  }
+
+  private cut(): void {
+    this.sizeBefore = this.window.size;
+    this.window.cutTo(Math.max(1, Math.floor(this.window.size / 2)));
+    this.window.held = true;
+    this.cutAt = this.window.lastCutAt;
+    this.phase = 'draining';
+    this.cohort = undefined;
+    this.collecting = false;
+  }
+
+  /** The cut cost latency nothing (the tasks needed that concurrency), or the probe ends early. */
+  private giveBack(): void {
+    if (this.phase === 'draining' || this.phase === 'after') this.window.restore(this.sizeBefore);
+    this.stop();
+  }
+
+  /** The probe is over: above where it left the window, growth is slow. */
+  private stop(): void {
+    if (this.window.lastCutAt === this.cutAt) this.window.creepEvery(CREEP_AFTER_PROBE_MS);
+    this.window.held = false;
+    this.phase = 'watching';
+    this.cohort = undefined;
+    this.collecting = false;
+    this.boundSince = Number.NaN;
+    this.wait = PROBE_PERIOD_MS;
+  }
+}
