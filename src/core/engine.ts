@@ -14,6 +14,7 @@ import {
   TaskModuleError,
   WorkerCrashedError,
 } from '../errors.js';
+import { Histogram } from '../histogram.js';
 import type { ResolvedOptions } from '../options.js';
 import type { ResultsMessage, TaskFailure, WorkerToMain } from '../protocol/messages.js';
 import { readResults } from '../protocol/results.js';
@@ -50,6 +51,8 @@ export class Engine {
   /** When the message being handled arrived. */
   private messageAt = 0;
   private lastTick = Number.NEGATIVE_INFINITY;
+  /** Task run times reported since the last tick. */
+  private recentRunTimes = new Histogram();
   private fatal: Error | undefined;
   private closed = false;
 
@@ -236,6 +239,7 @@ export class Engine {
         break;
       case 'stats':
         this.counters.onLoadReport(worker, message, now);
+        this.recentRunTimes.addDelta(message.runTimes);
         this.tick(now);
         break;
       case 'init-error': {
@@ -316,7 +320,10 @@ export class Engine {
       utilization += worker.load.utilization;
       ready++;
     }
+    const runTimes = this.recentRunTimes.percentiles();
+    this.recentRunTimes = new Histogram();
     this.probe.tick(now, {
+      runTime: runTimes.count > 0 ? runTimes.p50 : Number.NaN,
       inFlight: this.inFlight(),
       inputsWaiting: this.recovery.hasWaiting || this.jobs.anyInputsLeft(),
       utilization: ready > 0 ? utilization / ready : 0,

@@ -23,8 +23,10 @@ export const PROBE_PERIOD_MS = 10_000;
 export const COHORT_TASKS = 64;
 /** After the cut, a median latency at most this share of the one before means a queue. */
 export const QUEUE_RATIO = 0.75;
-/** Above the level a probe restored, the window grows at most this often (ms). */
-export const CREEP_AFTER_PROBE_MS = 1000;
+/** Above where a probe left it, the window grows at most this often (ms)... */
+export const CREEP_AFTER_PROBE_MS = 250;
+/** ...and only while the median run time stays within this factor of the one it left at. */
+export const CREEP_LATENCY = 1.5;
 /** Workers busier than this are CPU-bound: no probe. */
 const BUSY_UTILIZATION = 0.5;
 
@@ -50,6 +52,8 @@ type Phase = 'watching' | 'before' | 'draining' | 'after';
 
 /** What the probe reads about the pool on each tick. */
 export interface PoolLoad {
+  /** The median run time of the tasks that ended since the last tick (NaN: none did). */
+  readonly runTime: number;
   /** Tasks running on all workers. */
   readonly inFlight: number;
   /** Whether inputs wait for room in the window. */
@@ -71,6 +75,9 @@ export class QueueProbe {
   /** When this probe cut the window: another cut since (a failure's) ends the probe. */
   private cutAt = Number.NaN;
   private nextBatch = 0;
+  /** The median run time where the last probe left the window (NaN: no probe yet). */
+  private floor = Number.NaN;
+  private lastRunTime = Number.NaN;
 
   constructor(
     private readonly window: Window,
@@ -96,7 +103,11 @@ export class QueueProbe {
   tick(now: number, load: PoolLoad): void {
     if (!this.enabled) return;
     const bound = load.inputsWaiting && load.inFlight >= this.window.poolWindow() * 0.9;
+    if (!Number.isNaN(load.runTime)) this.lastRunTime = load.runTime;
     if (this.phase === 'watching') {
+      // Vegas's rule between probes: grow while latency stays near where the probe left it.
+      if (this.lastRunTime < this.floor) this.floor = this.lastRunTime;
+      this.window.allowCreep = !(this.lastRunTime > CREEP_LATENCY * this.floor);
       if (!bound || load.utilization > BUSY_UTILIZATION) {
         this.boundSince = Number.NaN;
       } else if (Number.isNaN(this.boundSince)) {
@@ -168,6 +179,7 @@ export class QueueProbe {
   /** The probe is over: above where it left the window, growth is slow. */
   private stop(): void {
     if (this.window.lastCutAt === this.cutAt) this.window.creepEvery(CREEP_AFTER_PROBE_MS);
+    this.floor = this.lastRunTime;
     this.window.held = false;
     this.phase = 'watching';
     this.cohort = undefined;

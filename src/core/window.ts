@@ -34,6 +34,8 @@ export class Window {
   private probeEveryMs = PROBE_EVERY_MS;
   /** A queue probe is measuring: the window holds still. */
   held = false;
+  /** Whether latency allows growth above the threshold (the queue probe's say). */
+  allowCreep = true;
 
   /**
    * `descriptors`: the room the workers share (threads share their process's descriptors);
@@ -70,6 +72,7 @@ export class Window {
     }
     if (next > this.threshold) {
       // Where the pool once let in too much, probe again slowly.
+      if (!this.allowCreep) return false;
       const now = this.now();
       if (now - this.lastProbe < this.probeEveryMs) return false;
       next = Math.min(next, this.size + Math.ceil(this.size / 8));
