@@ -188,18 +188,20 @@ describe('overload signals', () => {
     assert.equal(overloadKind(new TaskError(fetchFailed)), 'over-admission');
   });
 
-  it('resets are rejections; timeouts, undici and AbortSignal ones included, are slowness', () => {
+  it('resets are rejections; timeouts (undici, polyloop, AbortSignal.timeout, a code) are timeouts', () => {
     assert.equal(
       overloadKind(new TaskError(new TypeError('fetch failed', { cause: coded('ECONNRESET') }))),
       'rejected',
     );
     assert.equal(overloadKind(coded('UND_ERR_SOCKET')), 'rejected');
-    assert.equal(overloadKind(coded('ETIMEDOUT')), 'slow');
-    assert.equal(overloadKind(coded('UND_ERR_HEADERS_TIMEOUT')), 'slow');
-    assert.equal(overloadKind(new TimeoutError(100)), 'slow');
+    assert.equal(overloadKind(coded('ETIMEDOUT')), 'timeout');
+    assert.equal(overloadKind(coded('UND_ERR_HEADERS_TIMEOUT')), 'timeout');
+    assert.equal(overloadKind(new TimeoutError(100)), 'timeout');
     // A task's own code, with AbortSignal.timeout()'s DOMException as its cause.
     const timeout = new DOMException('The operation timed out.', 'TimeoutError');
-    assert.equal(overloadKind(new TaskError(coded('ERR_CRAWL_TIMEOUT', timeout))), 'slow');
+    assert.equal(overloadKind(new TaskError(coded('ERR_TASK_FAILED', timeout))), 'timeout');
+    // A task's own code that says so.
+    assert.equal(overloadKind(new TaskError(coded('ERR_CRAWL_TIMEOUT'))), 'timeout');
   });
 
   it("an input's own failure is not overload", () => {

@@ -259,6 +259,7 @@ export class Engine {
 
   private readonly onFulfilled = (batch: Batch, offset: number, value: unknown): void => {
     if (this.probe.collecting) this.probe.ended(batch.id, batch.sentAt, this.messageAt);
+    this.errorRetries.onSuccess(batch.sentAt, this.messageAt);
     this.tasks.onTaskEnded(batch, offset, true, value);
   };
 
@@ -313,20 +314,13 @@ export class Engine {
     if (now - this.lastTick < STATS_MS) return;
     this.lastTick = now;
     const size = this.window.size;
-    let utilization = 0;
-    let ready = 0;
-    for (const worker of this.workers.list) {
-      if (worker.state !== 'ready') continue;
-      utilization += worker.load.utilization;
-      ready++;
-    }
     const runTimes = this.recentRunTimes.percentiles();
     this.recentRunTimes = new Histogram();
     this.probe.tick(now, {
       runTime: runTimes.count > 0 ? runTimes.p50 : Number.NaN,
       inFlight: this.inFlight(),
+      ended: this.counters.done + this.counters.failed + this.counters.retriedErrors,
       inputsWaiting: this.recovery.hasWaiting || this.jobs.anyInputsLeft(),
-      utilization: ready > 0 ? utilization / ready : 0,
     });
     // A probe that gives the window back leaves room to deal into.
     if (this.window.size > size) this.dispatcher.dispatch();

@@ -1,15 +1,15 @@
 /**
- * Tasks that failed and may run again. Failures for load (see overload.ts) first:
- * - over-admission (EMFILE, ENFILE: the pool let in more than the process's descriptors allow):
- *   always run again, unreported;
- * - rejected (ECONNRESET...): run again if the pool has cut its limit since the task was sent —
- *   it was let in under a limit found too high. One that arrives before any cut is held back for
- *   a burst's span (a burst's first failures come before the burst is seen), then judged again:
- *   a lone rejection is the task's answer;
- * - slow (a timeout): never run again here (a second run would take as long), but a burst of them
- *   cuts the limit like the others.
- * Load re-runs stop after MAX_LOAD_RERUNS, so a task that leaks descriptors still fails. Then the
- * task's own error (threw, or passed its timeout) is retried when `retryErrors` asks.
+ * Tasks that failed and may run again. Failures for load (see overload.ts) first: one with
+ * EMFILE or ENFILE (the pool let in more than the process's descriptors allow) always runs again,
+ * unreported; one rejected by a peer or timed out runs again if the pool has cut its limit since
+ * the task was sent — it was let in under a limit found too high (its timeout was spent queueing
+ * behind too many others). One that arrives before any cut is held back for a burst's span (a
+ * burst's first failures come before the burst is seen), then judged again: a lone one is the
+ * task's answer. A timeout counts as load only while the tasks that succeed take about as long
+ * (everything waits in one queue); among quick successes it is that input's own slowness (a hung
+ * request), and never runs again here. Load re-runs stop after MAX_LOAD_RERUNS, so a task that
+ * leaks descriptors still fails. Then the task's own error (threw, or passed its timeout) is
+ * retried when `retryErrors` asks.
  *
  * The failed run has ended on its worker (or, timed out, goes on there without its caller): the
  * retry waits out its delay here, on the main thread, under one timer for the pool and holding no
@@ -30,6 +30,13 @@ import type { Window } from './window.js';
 export const MAX_LOAD_RERUNS = 8;
 /** The first back-off after a failure for load (ms), doubling: the load eases as tasks end. */
 const LOAD_DELAY_MS = 50;
+/**
+ * A timeout is load when the tasks that succeed lately took at least this share of its time:
+ * they waited in the same queue.
+ */
+const TIMEOUT_LOAD_SHARE = 0.5;
+/** The success latency is averaged over about this many tasks (an exponential average). */
+const LATENCY_SAMPLES = 64;
 
 /** A failure held back until the pool can tell a burst from a lone one. */
 interface Suspect {
@@ -42,6 +49,8 @@ type Waiting = Retry & { readonly suspect?: Suspect | undefined };
 export class ErrorRetries {
   private readonly waiting = new DelayQueue<Waiting>((retry) => this.onDue(retry));
   private readonly bursts: OverloadBursts;
+  /** Recent successes' latency, sent to settled (ms); NaN before the first. */
+  private successLatency = Number.NaN;
 
   constructor(
     private readonly options: RetryOptions & { readonly adaptive: boolean },
@@ -62,6 +71,15 @@ export class ErrorRetries {
     return count;
   }
 
+  /** A task sent at `sentAt` succeeded at `now`. */
+  onSuccess(sentAt: number, now: number): void {
+    const latency = now - sentAt;
+    const average = this.successLatency;
+    this.successLatency = Number.isNaN(average)
+      ? latency
+      : average + (latency - average) / LATENCY_SAMPLES;
+  }
+
   /** A task failed with `error`: returns whether it will run again (or be judged) later. */
   consider(batch: Batch, offset: number, error: Error): boolean {
     if (batch.job.finished) return false;
@@ -79,9 +97,13 @@ export class ErrorRetries {
     kind: NonNullable<OverloadKind>,
     attempts: Attempts,
   ): boolean {
-    const burst = this.bursts.record(performance.now());
+    const now = performance.now();
+    if (kind === 'timeout' && !(this.successLatency >= TIMEOUT_LOAD_SHARE * (now - batch.sentAt))) {
+      return false; // among quick successes: this input's own slowness
+    }
+    const burst = this.bursts.record(now);
     if (kind === 'over-admission' || burst) this.window.onOverload(batch.sentAt);
-    if (kind === 'slow' || attempts.overAdmitted >= MAX_LOAD_RERUNS) return false;
+    if (attempts.overAdmitted >= MAX_LOAD_RERUNS) return false;
     if (kind === 'over-admission' || this.window.cutSince(batch.sentAt)) {
       const delay = retryDelayFor(attempts.overAdmitted + 1, LOAD_DELAY_MS);
       this.wait(batch, offset, afterOverAdmission(attempts), delay);

@@ -8,30 +8,24 @@ import { TimeoutError } from '../errors.js';
 /** This process (or the whole system) is out of descriptors: the pool let in too much. */
 const OVER_ADMISSION_CODES = new Set(['EMFILE', 'ENFILE']);
 
-/** A peer turned the request away at once (a full backlog, a server shedding load). */
+/** A peer turned the request away (a full backlog, a server shedding load). */
 const REJECTED_CODES = new Set([
   'ECONNRESET',
   'UND_ERR_SOCKET', // "other side closed": a server that hangs up without an answer
   'EAI_AGAIN', // the resolver is overwhelmed
 ]);
 
-/** The answer took too long: a peer with a queue, or a run too slow to finish in time. */
-const SLOW_CODES = new Set([
-  'ETIMEDOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
+/** Any code that says it timed out: ETIMEDOUT, undici's UND_ERR_*_TIMEOUT, a task's own. */
+const TIMEOUT_CODE = /TIME_?OUT|TIMEDOUT/i;
 
 const MAX_DEPTH = 8;
 
 /**
- * - `over-admission`: the pool's own doing; the task runs again after a back-off.
- * - `rejected`: a peer refused it; it runs again if the pool finds it let in too much.
- * - `slow`: a timeout; the limit backs off, but the task's error is its answer (a second run
- *   would take as long again).
+ * `over-admission`: the pool's own doing; `rejected`: a peer turned it away; `timeout`: it took
+ * too long — load only if the tasks that succeed meanwhile take about as long (see
+ * error-retries.ts), or else the input's own slowness.
  */
-export type OverloadKind = 'over-admission' | 'rejected' | 'slow' | undefined;
+export type OverloadKind = 'over-admission' | 'rejected' | 'timeout' | undefined;
 
 /** What a task's failure says about load. */
 export function overloadKind(error: unknown): OverloadKind {
@@ -42,11 +36,11 @@ export function overloadKind(error: unknown): OverloadKind {
     if (typeof code === 'string') {
       if (OVER_ADMISSION_CODES.has(code)) return 'over-admission';
       if (REJECTED_CODES.has(code)) kind ??= 'rejected';
-      else if (SLOW_CODES.has(code)) kind ??= 'slow';
+      else if (TIMEOUT_CODE.test(code)) kind ??= 'timeout';
     }
     // polyloop's own, and AbortSignal.timeout()'s DOMException.
     if (current instanceof TimeoutError || readField(current, 'name') === 'TimeoutError') {
-      kind ??= 'slow';
+      kind ??= 'timeout';
     }
     current = typeof current === 'object' ? readField(current, 'cause') : undefined;
   }

@@ -1,13 +1,13 @@
 /**
- * Finds a peer's queue, which no error reveals: a server that queues what it cannot serve yet
- * answers everything, only later. Latency alone cannot tell that queue from tasks that are simply
- * slow (sleeps take as long at any load), and the window grows faster than the first answers
- * come, so the pool probes: while its window is what holds tasks back, it halves the window and
- * compares the median latency of tasks sent after the cut with that of tasks sent before. Halved
- * latency means the other half only waited in a queue: the cut stays, and the next step is probed
- * at once. Unchanged latency means the tasks needed that concurrency: the window goes back, and
- * the next probe comes much later. CPU-bound workers are never probed: their latency is their own
- * loop's queue, which the idle check already keeps short.
+ * Finds a queue that no error reveals: a server that queues what it cannot serve yet, a client's
+ * connection pool, or a worker's own busy loop — each answers everything, only later. Latency
+ * alone cannot tell such a queue from tasks that are simply slow (sleeps take as long at any
+ * load), and the window grows faster than the first answers come, so the pool probes: while its
+ * window is what holds inputs back, it halves the window and compares tasks sent after the cut
+ * with tasks sent before — their median latency, and the pool's throughput meanwhile. Latency
+ * down and throughput held means the other half only waited in a queue: the cut stays, and the
+ * next step is probed at once. Otherwise the tasks needed that concurrency: the window goes back,
+ * and the next probe comes much later.
  *
  * Cost: nothing per task outside a probe (one flag test); a probe of tasks that need their
  * concurrency runs at half the window for about one and a half median latencies, once per
@@ -15,20 +15,22 @@
  */
 import type { Window } from './window.js';
 
-/** A run first probed after its window has held tasks back this long (ms)... */
+/** A run first probed after its window has held inputs back this long (ms)... */
 export const FIRST_PROBE_MS = 1000;
 /** ...then again this long after a probe that found no queue. */
 export const PROBE_PERIOD_MS = 10_000;
 /** Tasks whose latency a probe compares, sent before the cut and after it. */
 export const COHORT_TASKS = 64;
-/** After the cut, a median latency at most this share of the one before means a queue. */
-export const QUEUE_RATIO = 0.75;
+/** After the cut, a queue shows as a median latency at most this share of the one before... */
+export const QUEUE_LATENCY = 0.75;
+/** ...with throughput at least this share of the one before. */
+export const QUEUE_THROUGHPUT = 0.85;
 /** Above where a probe left it, the window grows at most this often (ms)... */
 export const CREEP_AFTER_PROBE_MS = 250;
 /** ...and only while the median run time stays within this factor of the one it left at. */
 export const CREEP_LATENCY = 1.5;
-/** Workers busier than this are CPU-bound: no probe. */
-const BUSY_UTILIZATION = 0.5;
+/** The window holds inputs back when this share of it is in flight and inputs wait. */
+const BOUND_SHARE = 0.9;
 
 /** Tasks sent from one moment on, until there are COHORT_TASKS of them, and their latencies. */
 class Cohort {
@@ -36,7 +38,12 @@ class Cohort {
   /** Batch ids from `first` on belong to it, up to `end` (set once it is full). */
   end = Number.POSITIVE_INFINITY;
   readonly latencies: number[] = [];
-  constructor(readonly first: number) {}
+  constructor(
+    readonly first: number,
+    /** When it started, and the tasks ended in the pool by then: its throughput's baseline. */
+    readonly startedAt: number,
+    readonly endedBefore: number,
+  ) {}
 
   /** The median latency, once half of it ended; NaN before. */
   median(): number {
@@ -45,6 +52,11 @@ class Cohort {
     }
     const sorted = this.latencies.slice().sort((a, b) => a - b);
     return sorted[Math.ceil(this.sent / 2) - 1]!;
+  }
+
+  /** Tasks ended in the pool per ms since it started. */
+  throughput(now: number, ended: number): number {
+    return (ended - this.endedBefore) / Math.max(1, now - this.startedAt);
   }
 }
 
@@ -56,23 +68,24 @@ export interface PoolLoad {
   readonly runTime: number;
   /** Tasks running on all workers. */
   readonly inFlight: number;
+  /** Tasks ended so far (settled, or taken for a re-run). */
+  readonly ended: number;
   /** Whether inputs wait for room in the window. */
   readonly inputsWaiting: boolean;
-  /** The workers' mean event-loop utilization (0–1). */
-  readonly utilization: number;
 }
 
 export class QueueProbe {
   /** Whether task ends and sends matter now: a cohort is forming or ending. */
   collecting = false;
   private phase: Phase = 'watching';
-  /** Since when the window has held tasks back (NaN: it does not now). */
+  /** Since when the window has held inputs back (NaN: it does not now). */
   private boundSince = Number.NaN;
   private wait = FIRST_PROBE_MS;
   private cohort: Cohort | undefined;
   private medianBefore = Number.NaN;
+  private throughputBefore = Number.NaN;
   private sizeBefore = 0;
-  /** When this probe cut the window: another cut since (a failure's) ends the probe. */
+  /** When this probe last cut the window: another cut since (a failure's) ends the probe. */
   private cutAt = Number.NaN;
   private nextBatch = 0;
   /** The median run time where the last probe left the window (NaN: no probe yet). */
@@ -102,28 +115,18 @@ export class QueueProbe {
   /** About every 100 ms, with the pool's load. */
   tick(now: number, load: PoolLoad): void {
     if (!this.enabled) return;
-    const bound = load.inputsWaiting && load.inFlight >= this.window.poolWindow() * 0.9;
+    const bound = load.inputsWaiting && load.inFlight >= this.window.poolWindow() * BOUND_SHARE;
     if (!Number.isNaN(load.runTime)) this.lastRunTime = load.runTime;
     if (this.phase === 'watching') {
-      // Vegas's rule between probes: grow while latency stays near where the probe left it.
-      if (this.lastRunTime < this.floor) this.floor = this.lastRunTime;
-      this.window.allowCreep = !(this.lastRunTime > CREEP_LATENCY * this.floor);
-      if (!bound || load.utilization > BUSY_UTILIZATION) {
-        this.boundSince = Number.NaN;
-      } else if (Number.isNaN(this.boundSince)) {
-        this.boundSince = now;
-      } else if (now - this.boundSince >= this.wait) {
-        this.cutAt = this.window.lastCutAt;
-        this.startCohort('before');
-      }
+      this.watch(now, load, bound);
       return;
     }
     if (this.window.lastCutAt !== this.cutAt) {
       this.stop(); // a failure cut the window: that says more than this probe
       return;
     }
-    if (load.utilization > BUSY_UTILIZATION || !load.inputsWaiting) {
-      this.giveBack(); // CPU-bound after all, or the inputs ran out: nothing to learn
+    if (!load.inputsWaiting) {
+      this.giveBack(); // the inputs ran out: nothing to learn
       return;
     }
     switch (this.phase) {
@@ -131,32 +134,56 @@ export class QueueProbe {
         const median = this.cohort!.median();
         if (Number.isNaN(median)) return;
         this.medianBefore = median;
+        this.throughputBefore = this.cohort!.throughput(now, load.ended);
         this.cut();
         return;
       }
       case 'draining':
-        if (load.inFlight <= this.window.poolWindow()) this.startCohort('after');
+        if (load.inFlight <= this.window.poolWindow()) this.startCohort('after', now, load);
         return;
-      case 'after': {
-        const median = this.cohort!.median();
-        if (Number.isNaN(median)) return;
-        if (median > QUEUE_RATIO * this.medianBefore) {
-          this.giveBack();
-        } else if (this.window.size > 1 && bound) {
-          // A queue: keep the cut, and probe the next step from here.
-          this.medianBefore = median;
-          this.cut();
-        } else {
-          this.stop();
-        }
+      case 'after':
+        this.judge(now, load, bound);
         return;
-      }
     }
   }
 
-  private startCohort(phase: 'before' | 'after'): void {
+  private watch(now: number, load: PoolLoad, bound: boolean): void {
+    // Vegas's rule between probes: grow while latency stays near where the probe left it.
+    if (this.lastRunTime < this.floor) this.floor = this.lastRunTime;
+    this.window.allowCreep = !(this.lastRunTime > CREEP_LATENCY * this.floor);
+    if (!bound) {
+      this.boundSince = Number.NaN;
+    } else if (Number.isNaN(this.boundSince)) {
+      this.boundSince = now;
+    } else if (now - this.boundSince >= this.wait) {
+      this.cutAt = this.window.lastCutAt;
+      this.startCohort('before', now, load);
+    }
+  }
+
+  private judge(now: number, load: PoolLoad, bound: boolean): void {
+    const cohort = this.cohort!;
+    const median = cohort.median();
+    if (Number.isNaN(median)) return;
+    const throughput = cohort.throughput(now, load.ended);
+    const queue =
+      median <= QUEUE_LATENCY * this.medianBefore &&
+      throughput >= QUEUE_THROUGHPUT * this.throughputBefore;
+    if (!queue) {
+      this.giveBack();
+    } else if (this.window.size > 1 && bound) {
+      // A queue: keep the cut, and probe the next step from here.
+      this.medianBefore = median;
+      this.throughputBefore = throughput;
+      this.cut();
+    } else {
+      this.stop();
+    }
+  }
+
+  private startCohort(phase: 'before' | 'after', now: number, load: PoolLoad): void {
     this.phase = phase;
-    this.cohort = new Cohort(this.nextBatch);
+    this.cohort = new Cohort(this.nextBatch, now, load.ended);
     this.collecting = true;
   }
 
@@ -170,7 +197,7 @@ export class QueueProbe {
     this.collecting = false;
   }
 
-  /** The cut cost latency nothing (the tasks needed that concurrency), or the probe ends early. */
+  /** The cut cost throughput or saved no latency, or the probe ends early: undo its last step. */
   private giveBack(): void {
     if (this.phase === 'draining' || this.phase === 'after') this.window.restore(this.sizeBefore);
     this.stop();
