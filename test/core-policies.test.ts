@@ -80,7 +80,7 @@ describe('the window', () => {
   it('starts and grows within the descriptors the tasks leave, shared by the workers', () => {
     // Tasks that hold one descriptor each, 300 left for them in all.
     let free = 300;
-    const descriptors = { initialRoom: 300, room: () => free, stepped: () => {} };
+    const descriptors = { shared: true, initialRoom: 300, room: () => free, stepped: () => {} };
     const window = new Window(10_000, 2, descriptors);
     assert.equal(window.size, 150);
     free = 100;
@@ -91,8 +91,25 @@ describe('the window', () => {
     assert.equal(window.size, 200);
   });
 
+  it('with child processes, each worker has the room to itself', () => {
+    let free = 300;
+    let asked = -1;
+    const room = (running: number) => {
+      asked = running;
+      return free;
+    };
+    const descriptors = { shared: false, initialRoom: 300, room, stepped: () => {} };
+    const window = new Window(10_000, 2, descriptors);
+    assert.equal(window.size, 300, 'not split between the workers');
+    free = 100;
+    assert.equal(window.onIdle(300, false, 600), true);
+    assert.equal(asked, 300, "asked with the worker's own tasks");
+    assert.equal(window.size, 400);
+  });
+
   it('grows as fast as ever for tasks that hold no descriptors', () => {
     const descriptors = {
+      shared: true,
       initialRoom: 300,
       room: () => Number.POSITIVE_INFINITY,
       stepped: () => {},

@@ -71,6 +71,7 @@ export function startProcessWorker(
   const initMessage: MainToChild = { type: 'init', init };
   child.send(initMessage);
   return {
+    pid: child.pid,
     send: (message) => {
       if (!child.connected) throw new Error('The worker process is gone');
       child.send(message);

@@ -30,6 +30,7 @@ export function startThreadWorker(
     error = err;
   });
   return {
+    pid: undefined,
     send: (message) => worker.postMessage(message),
     get connected() {
       return !exited;

@@ -18,6 +18,8 @@ export interface WorkerHandle {
   send(message: MainToWorker): void;
   /** Whether this worker keeps the process alive (only while it has work, so a forgotten pool does not hang the program). */
   setKeepAlive(keepAlive: boolean): void;
+  /** A child process's pid (its descriptors are its own); undefined for a thread. */
+  readonly pid: number | undefined;
   /** False once the worker can no longer receive messages (it is exiting or gone). */
   readonly connected: boolean;
   /** Resolves once the worker is gone, however it ended. */

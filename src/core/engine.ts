@@ -28,7 +28,7 @@ import { ErrorRetries } from './error-retries.js';
 import { HangWatch } from './hang-watch.js';
 import { Job, type JobSink } from './job.js';
 import { Jobs } from './jobs.js';
-import { DescriptorWatch, openFileLimit } from './open-files.js';
+import { DescriptorWatch, mostOpenFiles, openFileLimit } from './open-files.js';
 import { QueueProbe } from './queue-probe.js';
 import { Stats } from './stats.js';
 import { type Batch, TaskTable } from './task-table.js';
@@ -60,9 +60,11 @@ export class Engine {
     private readonly moduleUrl: string,
     options: ResolvedOptions,
   ) {
-    // Threads share this process's descriptors; a child process has its own.
+    // Threads share this process's descriptors; a child process has its own, as many.
     const descriptors =
-      options.backend === 'thread' ? new DescriptorWatch(openFileLimit()) : undefined;
+      options.backend === 'thread'
+        ? new DescriptorWatch(openFileLimit())
+        : new DescriptorWatch(openFileLimit(), () => this.childOpenFiles(), undefined, false);
     this.window = new Window(options.concurrency, options.workers, descriptors, options.adaptive);
     this.workers = new Workers(moduleUrl, options, {
       message: (worker, message) => this.onMessage(worker, message),
@@ -324,6 +326,15 @@ export class Engine {
     });
     // A probe that gives the window back leaves room to deal into.
     if (this.window.size > size) this.dispatcher.dispatch();
+  }
+
+  /** The most descriptors a worker process has open. */
+  private childOpenFiles(): number {
+    const pids: number[] = [];
+    for (const worker of this.workers?.list ?? []) {
+      if (worker.handle.pid !== undefined) pids.push(worker.handle.pid);
+    }
+    return mostOpenFiles(pids);
   }
 
   /** Tasks running on every worker. */

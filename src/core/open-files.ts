@@ -34,6 +34,16 @@ export function openFiles(fds = '/proc/self/fd'): number | undefined {
 }
 
 /**
+ * The most descriptors any of these child processes has open (Linux: /proc/<pid>/fd); 0 where
+ * none can be counted (not started yet, gone, or not Linux).
+ */
+export function mostOpenFiles(pids: Iterable<number>): number {
+  let most = 0;
+  for (const pid of pids) most = Math.max(most, openFiles(`/proc/${pid}/fd`) ?? 0);
+  return most;
+}
+
+/**
  * How many tasks may be in flight at once without running out of descriptors, if each holds one:
  * the limit less what is open and a reserve. Undefined: no known bound.
  */
@@ -59,6 +69,11 @@ const SETTLE_MS = 20;
  * CPU work) are not limited; tasks that hold a socket each stop growing below the limit.
  */
 export class DescriptorWatch {
+  /**
+   * Whether the workers share these descriptors (threads, in this process) or each has as many
+   * of its own (child processes, which inherit the limit).
+   */
+  readonly shared: boolean;
   /** The most descriptors open at once that the budget allows. */
   private readonly ceiling: number | undefined;
   /** Descriptors open with no task in flight. */
@@ -70,11 +85,17 @@ export class DescriptorWatch {
   /** When tasks were first in flight since the pool was last idle. */
   private activeSince: number | undefined;
 
+  /**
+   * `count`: descriptors open now — this process's, or the busiest child's (`shared` false: then
+   * the room is each worker's, and before any child runs none is open).
+   */
   constructor(
     limit: number | undefined,
     private readonly count: () => number | undefined = openFiles,
     private readonly now: () => number = () => performance.now(),
+    shared = true,
   ) {
+    this.shared = shared;
     this.initialOpen = count() ?? 0;
     this.baseline = this.initialOpen;
     this.ceiling = descriptorBudget(limit, 0);

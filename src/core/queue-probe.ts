@@ -3,26 +3,35 @@
  * connection pool, or a worker's own busy loop — each answers everything, only later. Latency
  * alone cannot tell such a queue from tasks that are simply slow (sleeps take as long at any
  * load), and the window grows faster than the first answers come, so the pool probes: while its
- * window is what holds inputs back, it halves the window and compares tasks sent after the cut
- * with tasks sent before — their median latency, and the pool's throughput meanwhile. Latency
- * down and throughput held means the other half only waited in a queue: the cut stays, and the
- * next step is probed at once. Otherwise the tasks needed that concurrency: the window goes back,
- * and the next probe comes much later.
+ * window is what holds inputs back, it cuts the window by a quarter and compares tasks sent after
+ * the cut with tasks sent before — their median latency, and the pool's throughput meanwhile.
+ * Latency down in step and throughput held means the rest only waited in a queue: the cut stays,
+ * and the next step (by half, now that a queue is known) is probed at once. Otherwise the tasks
+ * needed that concurrency: the window goes back, and the next probe comes later — each time twice
+ * as late, up to MAX_PROBE_PERIOD_MS, while probes find nothing.
  *
  * Cost: nothing per task outside a probe (one flag test); a probe of tasks that need their
- * concurrency runs at half the window for about one and a half median latencies, once per
- * PROBE_PERIOD_MS of a window-bound run.
+ * concurrency runs at three quarters of the window for about one and a half median latencies.
  */
 import type { Window } from './window.js';
 
 /** A run first probed after its window has held inputs back this long (ms)... */
 export const FIRST_PROBE_MS = 1000;
-/** ...then again this long after a probe that found no queue. */
+/** ...then again this long after a probe that found no queue, doubling up to the max. */
 export const PROBE_PERIOD_MS = 10_000;
+export const MAX_PROBE_PERIOD_MS = 160_000;
 /** Tasks whose latency a probe compares, sent before the cut and after it. */
-export const COHORT_TASKS = 64;
-/** After the cut, a queue shows as a median latency at most this share of the one before... */
-export const QUEUE_LATENCY = 0.75;
+export const COHORT_TASKS = 128;
+/** A probe's first step keeps this share of the window; the next ones, once a queue is known... */
+export const FIRST_STEP = 0.75;
+export const NEXT_STEP = 0.5;
+/**
+ * After a cut to `step` of the window, a queue shows as a median latency at most halfway between
+ * `step` and 1 of the one before...
+ */
+export function queueLatency(step: number): number {
+  return (1 + step) / 2;
+}
 /** ...with throughput at least this share of the one before. */
 export const QUEUE_THROUGHPUT = 0.85;
 /** Above where a probe left it, the window grows at most this often (ms)... */
@@ -81,6 +90,9 @@ export class QueueProbe {
   /** Since when the window has held inputs back (NaN: it does not now). */
   private boundSince = Number.NaN;
   private wait = FIRST_PROBE_MS;
+  private period = PROBE_PERIOD_MS;
+  /** The share of the window the current step kept. */
+  private step = FIRST_STEP;
   private cohort: Cohort | undefined;
   private medianBefore = Number.NaN;
   private throughputBefore = Number.NaN;
@@ -135,7 +147,7 @@ export class QueueProbe {
         if (Number.isNaN(median)) return;
         this.medianBefore = median;
         this.throughputBefore = this.cohort!.throughput(now, load.ended);
-        this.cut();
+        this.cut(FIRST_STEP);
         return;
       }
       case 'draining':
@@ -167,15 +179,18 @@ export class QueueProbe {
     if (Number.isNaN(median)) return;
     const throughput = cohort.throughput(now, load.ended);
     const queue =
-      median <= QUEUE_LATENCY * this.medianBefore &&
+      median <= queueLatency(this.step) * this.medianBefore &&
       throughput >= QUEUE_THROUGHPUT * this.throughputBefore;
     if (!queue) {
       this.giveBack();
-    } else if (this.window.size > 1 && bound) {
+      return;
+    }
+    this.period = PROBE_PERIOD_MS;
+    if (this.window.size > 1 && bound) {
       // A queue: keep the cut, and probe the next step from here.
       this.medianBefore = median;
       this.throughputBefore = throughput;
-      this.cut();
+      this.cut(NEXT_STEP);
     } else {
       this.stop();
     }
@@ -187,9 +202,10 @@ export class QueueProbe {
     this.collecting = true;
   }
 
-  private cut(): void {
+  private cut(step: number): void {
+    this.step = step;
     this.sizeBefore = this.window.size;
-    this.window.cutTo(Math.max(1, Math.floor(this.window.size / 2)));
+    this.window.cutTo(Math.max(1, Math.floor(this.window.size * step)));
     this.window.held = true;
     this.cutAt = this.window.lastCutAt;
     this.phase = 'draining';
@@ -200,7 +216,9 @@ export class QueueProbe {
   /** The cut cost throughput or saved no latency, or the probe ends early: undo its last step. */
   private giveBack(): void {
     if (this.phase === 'draining' || this.phase === 'after') this.window.restore(this.sizeBefore);
+    const foundNothing = this.step === FIRST_STEP;
     this.stop();
+    if (foundNothing) this.period = Math.min(MAX_PROBE_PERIOD_MS, this.period * 2);
   }
 
   /** The probe is over: above where it left the window, growth is slow. */
@@ -212,6 +230,6 @@ export class QueueProbe {
     this.cohort = undefined;
     this.collecting = false;
     this.boundSince = Number.NaN;
-    this.wait = PROBE_PERIOD_MS;
+    this.wait = this.period;
   }
 }

@@ -9,6 +9,8 @@ export const INITIAL_WINDOW = 1024;
 
 /** How many more tasks the process's open-file limit allows (see open-files.ts). */
 export interface DescriptorRoom {
+  /** Whether all workers share the room (threads) or each has its own (child processes). */
+  readonly shared: boolean;
   readonly initialRoom: number;
   room(inFlight: number): number;
   stepped(): void;
@@ -49,9 +51,8 @@ export class Window {
     private readonly adaptive = true,
     private readonly now: () => number = () => performance.now(),
   ) {
-    const room = descriptors
-      ? Math.max(1, Math.floor(descriptors.initialRoom / workers))
-      : Infinity;
+    const share = descriptors?.shared ? workers : 1;
+    const room = descriptors ? Math.max(1, Math.floor(descriptors.initialRoom / share)) : Infinity;
     this.size = Math.min(concurrency, INITIAL_WINDOW, room);
   }
 
@@ -67,8 +68,9 @@ export class Window {
     }
     let next = Math.min(this.concurrency, this.size * 2);
     if (this.descriptors) {
-      const room = this.descriptors.room(inFlight);
-      next = Math.min(next, this.size + Math.floor(room / this.workers));
+      const { shared } = this.descriptors;
+      const room = this.descriptors.room(shared ? inFlight : running);
+      next = Math.min(next, this.size + Math.floor(room / (shared ? this.workers : 1)));
     }
     if (next > this.threshold) {
       // Where the pool once let in too much, probe again slowly.
