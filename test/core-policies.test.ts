@@ -135,8 +135,12 @@ describe('the window', () => {
     assert.equal(window.onIdle(512, false, 512), true);
     assert.equal(window.size, 576, 'by an eighth, not doubled');
     time = 150;
+    assert.equal(window.aboveLastCut, true);
     assert.equal(window.onOverload(120), true, 'sent after the cut: a new generation');
-    assert.equal(window.size, 288);
+    assert.equal(window.size, 512, 'back to the last cut, not below, at first');
+    time = 200;
+    assert.equal(window.onOverload(160), true);
+    assert.equal(window.size, 256);
   });
 
   it('never cuts when adaptation is off', () => {

@@ -209,6 +209,6 @@ export class Dispatcher {
   private track(id: number, worker: WorkerRecord, segment: Segment): void {
     const batch = this.tasks.track(id, worker, segment);
     this.timeouts.add(batch, segment.job.timeout);
-    if (this.probe.collecting) this.probe.sent(id, segment.inputs.length);
+    this.probe.sent(id, segment.inputs.length);
   }
 }

@@ -5,7 +5,8 @@
  * the task was sent — it was let in under a limit found too high (its timeout was spent queueing
  * behind too many others). One that arrives before any cut is held back for a burst's span (a
  * burst's first failures come before the burst is seen), then judged again: a lone one is the
- * task's answer. A timeout counts as load only while the tasks that succeed take about as long
+ * task's answer — unless the window had grown past a size once cut for load, where one failure
+ * cuts it again. A timeout counts as load only while the tasks that succeed take about as long
  * (everything waits in one queue); among quick successes it is that input's own slowness (a hung
  * request), and never runs again here. Load re-runs stop after MAX_LOAD_RERUNS, so a task that
  * leaks descriptors still fails. Then the task's own error (threw, or passed its timeout) is
@@ -102,7 +103,10 @@ export class ErrorRetries {
       return false; // among quick successes: this input's own slowness
     }
     const burst = this.bursts.record(now);
-    if (kind === 'over-admission' || burst) this.window.onOverload(batch.sentAt);
+    // Past a size once found too high, one failure is enough: the growth overshot again.
+    if (kind === 'over-admission' || burst || this.window.aboveLastCut) {
+      this.window.onOverload(batch.sentAt);
+    }
     if (attempts.overAdmitted >= MAX_LOAD_RERUNS) return false;
     if (kind === 'over-admission' || this.window.cutSince(batch.sentAt)) {
       const delay = retryDelayFor(attempts.overAdmitted + 1, LOAD_DELAY_MS);

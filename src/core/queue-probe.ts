@@ -109,7 +109,7 @@ export class QueueProbe {
     private readonly enabled: boolean,
   ) {}
 
-  /** A batch of `count` tasks went out with id `id`. */
+  /** A batch of `count` tasks went out with id `id` (told of every batch: ids start cohorts). */
   sent(id: number, count: number): void {
     this.nextBatch = id + 1;
     const cohort = this.cohort;
@@ -169,6 +169,8 @@ export class QueueProbe {
       this.boundSince = now;
     } else if (now - this.boundSince >= this.wait) {
       this.cutAt = this.window.lastCutAt;
+      // The window holds still from here: the tasks compared must see one size each.
+      this.window.held = true;
       this.startCohort('before', now, load);
     }
   }

@@ -87,15 +87,23 @@ export class Window {
   }
 
   /**
-   * A task sent at `sentAt` failed for load (over-admission, or a burst of rejections or
-   * timeouts): halve the window — once per generation: failures of tasks sent before the last
-   * cut say nothing about the new size — and grow past the new size only slowly from now on.
-   * Returns whether it cut.
+   * A task sent at `sentAt` failed for load (over-admission, a burst of rejections or timeouts,
+   * or any of them once the window has grown past its last cut): halve the window (not below its
+   * last cut's size, when it had grown past it) — once per
+   * generation: failures of tasks sent before the last cut say nothing about the new size — and
+   * grow past the new size only slowly from now on. Returns whether it cut.
    */
   onOverload(sentAt: number): boolean {
     if (!this.adaptive || sentAt < this.lastCutAt || this.size === 1) return false;
-    this.cutTo(Math.max(1, Math.floor(this.size / 2)));
+    const half = Math.max(1, Math.floor(this.size / 2));
+    // Grown past a size once cut to, it goes back no lower than that size at first.
+    this.cutTo(this.size > this.threshold ? Math.max(this.threshold, half) : half);
     return true;
+  }
+
+  /** Whether the window has grown past the size it was last cut to. */
+  get aboveLastCut(): boolean {
+    return this.size > this.threshold;
   }
 
   /** Whether the window was cut after `time`: what was let in then was too much. */
