@@ -6,7 +6,7 @@
  * behind too many others). One that arrives before any cut is held back for a burst's span (a
  * burst's first failures come before the burst is seen), then judged again: a lone one is the
  * task's answer — unless the window had grown past a size once cut for load, where one failure
- * cuts it again. A timeout counts as load only while the tasks that succeed take about as long
+ * cuts it again. The pool's own TimeoutError only cuts: its task still runs. A timeout counts as load only while the tasks that succeed take about as long
  * (everything waits in one queue); among quick successes it is that input's own slowness (a hung
  * request), and never runs again here. Load re-runs stop after MAX_LOAD_RERUNS, so a task that
  * leaks descriptors still fails. Then the task's own error (threw, or passed its timeout) is
@@ -17,6 +17,7 @@
  * worker's slot, then joins the crash re-runs, which are dealt before new inputs. Its job stays
  * open meanwhile (the task is still in flight for it).
  */
+import { TimeoutError } from '../errors.js';
 import { type Attempts, afterError, afterOverAdmission, NO_ATTEMPTS } from './attempts.js';
 import type { CrashRecovery, Retry } from './crash-recovery.js';
 import { DelayQueue } from './delay-queue.js';
@@ -107,7 +108,9 @@ export class ErrorRetries {
     if (kind === 'over-admission' || burst || this.window.aboveLastCut) {
       this.window.onOverload(batch.sentAt);
     }
-    if (attempts.overAdmitted >= MAX_LOAD_RERUNS) return false;
+    // The pool's own timeout leaves the task running on its worker: a second copy beside it would
+    // only add to the load that made it late. Its caller gets the TimeoutError.
+    if (attempts.overAdmitted >= MAX_LOAD_RERUNS || error instanceof TimeoutError) return false;
     if (kind === 'over-admission' || this.window.cutSince(batch.sentAt)) {
       const delay = retryDelayFor(attempts.overAdmitted + 1, LOAD_DELAY_MS);
       this.wait(batch, offset, afterOverAdmission(attempts), delay);
