@@ -1,16 +1,16 @@
 /**
  * Draws a LoadRecording as an SVG: one strip per event loop (main thread, each worker), then one
  * per CPU core — the "Task Manager" picture. On one event loop a single strip is full and the
- * others flat; on every core they are all full. Plain SVG, no dependency, readable in a browser.
- * `--chart FILE.json` writes the recording itself instead, so several runs can be drawn later on
- * one time axis (bench/demo/demo.ts does).
+ * others flat; on every core they are all full. Then, when the recording has them, the tasks in
+ * flight against their limit and the task latency (task-chart.ts). Plain SVG, no dependency,
+ * readable in a browser. `--chart FILE.json` writes the recording itself instead, so several
+ * runs can be drawn later on one time axis (bench/demo/demo.ts does).
  */
+import { escapeXml, PLOT_LEFT, PLOT_WIDTH, WIDTH, xOf } from './chart-layout.js';
 import type { LoadRecording, LoadSeries } from './load-recorder.js';
+import { taskSections } from './task-chart.js';
+import type { TaskSeries } from './task-recorder.js';
 
-const WIDTH = 960;
-const LABEL_WIDTH = 180;
-const PLOT_LEFT = LABEL_WIDTH;
-const PLOT_WIDTH = WIDTH - PLOT_LEFT - 24;
 const ROW_HEIGHT = 30;
 const ROW_GAP = 6;
 const HEADER_HEIGHT = 26;
@@ -31,24 +31,40 @@ export function renderChartFile(file: string, recording: LoadRecording, title: s
     : renderLoadChart(recording, title);
 }
 
-/** NaN (no sample: a worker not started yet) is written as null, which JSON can hold. */
+/**
+ * NaN (no sample: a worker not started yet; no latency: no task ended) is written as null, which
+ * JSON can hold; so is an unbounded limit (Infinity), read back as Infinity.
+ */
 export function recordingToJson(recording: LoadRecording, title: string): string {
   return `${JSON.stringify({ title, ...recording })}\n`;
 }
 
+type Nullable<T> = { [K in keyof T]: T[K] extends number[] ? Array<number | null> : T[K] };
+
+/** Reads what recordingToJson wrote; a recording from before `tasks` existed has none. */
 export function recordingFromJson(text: string): { title: string; recording: LoadRecording } {
-  const { title, times, series, seconds } = JSON.parse(text) as {
+  const { title, times, series, seconds, tasks } = JSON.parse(text) as {
     title: string;
     times: number[];
-    series: Array<Omit<LoadSeries, 'values'> & { values: Array<number | null> }>;
+    series: Array<Nullable<LoadSeries>>;
     seconds: number;
+    tasks?: Nullable<TaskSeries>;
   };
+  const orNaN = (values: Array<number | null>): number[] => values.map((v) => v ?? Number.NaN);
   return {
     title,
     recording: {
       times,
       seconds,
-      series: series.map((s) => ({ ...s, values: s.values.map((v) => v ?? Number.NaN) })),
+      series: series.map((s) => ({ ...s, values: orNaN(s.values) })),
+      ...(tasks && {
+        tasks: {
+          inFlight: orNaN(tasks.inFlight),
+          limit: tasks.limit.map((v) => v ?? Number.POSITIVE_INFINITY),
+          completed: orNaN(tasks.completed),
+          latencyMs: orNaN(tasks.latencyMs),
+        },
+      }),
     },
   };
 }
@@ -74,6 +90,11 @@ export function renderLoadChart(
   };
   section('Event loops: how busy each JavaScript thread was', loops);
   section('CPU cores: the whole machine (os.cpus)', cores);
+  if (recording.tasks) {
+    const drawn = taskSections(recording.tasks, recording.times, span, y);
+    parts.push(drawn.svg);
+    y = drawn.bottom;
+  }
   if (span > recording.seconds) parts.push(endMarker(recording.seconds, span, y));
   parts.push(axis(span, y));
   const height = y + 34;
@@ -81,7 +102,7 @@ export function renderLoadChart(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
     // The title doubles as the picture's alternative text (screen readers, linters).
     `<title>${escapeXml(title)}</title>`,
-    '<style>.section{font-weight:600;fill:#111}.label{fill:#111}.average{fill:#555}.tick{fill:#555;font-size:11px}</style>',
+    '<style>.section{font-weight:600;fill:#111}.label{fill:#111}.average{fill:#555}.tick{fill:#555;font-size:11px}.scale{stroke:#f3f4f6;stroke-width:3px;paint-order:stroke}</style>',
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
     `<text x="12" y="26" font-size="16" font-weight="700" fill="#111">${escapeXml(title)}</text>`,
     `<text x="12" y="44" fill="#555">utilization over ${recording.seconds.toFixed(1)} s; a full strip is 100 % busy</text>`,
@@ -107,9 +128,8 @@ function row(series: LoadSeries, recording: LoadRecording, span: number, top: nu
 
 /** The area under a series, one segment per stretch of samples that exist. */
 function areaPath(values: number[], recording: LoadRecording, span: number, top: number): string {
-  const seconds = Math.max(span, 1e-3);
   const bottom = top + ROW_HEIGHT;
-  const x = (time: number): string => (PLOT_LEFT + (time / seconds) * PLOT_WIDTH).toFixed(1);
+  const x = (time: number): string => xOf(time, span);
   const y = (value: number): string =>
     (bottom - Math.min(1, Math.max(0, value)) * ROW_HEIGHT).toFixed(1);
   let path = '';
@@ -136,7 +156,7 @@ function areaPath(values: number[], recording: LoadRecording, span: number, top:
 
 /** A dashed line where a run drawn on a longer axis ended, from the first strip to the axis. */
 function endMarker(seconds: number, span: number, bottom: number): string {
-  const x = (PLOT_LEFT + (seconds / Math.max(span, 1e-3)) * PLOT_WIDTH).toFixed(1);
+  const x = xOf(seconds, span);
   return [
     '<g class="end">',
     `<line x1="${x}" y1="52" x2="${x}" y2="${bottom - 6}" stroke="#111" stroke-dasharray="4 3"/>`,
@@ -167,12 +187,4 @@ function niceStep(raw: number): number {
 
 function formatSeconds(t: number, step: number): string {
   return step < 1 ? t.toFixed(1) : String(Math.round(t));
-}
-
-function escapeXml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
 }

@@ -1,13 +1,17 @@
 /**
  * Samples, over a run, how busy each event loop was (the main thread's and each worker's) and how
- * busy each CPU core of the machine was, for `--chart`. Memory stays bounded on a run of hours:
- * past MAX_SAMPLES, neighbouring samples are merged and the interval doubles.
+ * busy each CPU core of the machine was, for `--chart` — and, given the pool's counters, the
+ * tasks in flight, their limit and latency (task-recorder.ts). Memory stays bounded on a run of
+ * hours: past MAX_SAMPLES, neighbouring samples are merged and the interval doubles.
  */
 import { cpus } from 'node:os';
 import type { WorkerStats } from '../types.js';
+import { type TaskCounts, TaskRecorder, type TaskSeries } from './task-recorder.js';
 
 const FIRST_INTERVAL_MS = 100;
 const MAX_SAMPLES = 4096;
+/** How often the tasks in flight are read: their mean over an interval needs several readings. */
+const TASK_TICK_MS = 25;
 
 export interface LoadSeries {
   readonly label: string;
@@ -23,6 +27,8 @@ export interface LoadRecording {
   readonly times: number[];
   readonly series: LoadSeries[];
   readonly seconds: number;
+  /** Absent in recordings made before it existed, or without task counters. */
+  readonly tasks?: TaskSeries;
 }
 
 export class LoadRecorder {
@@ -35,8 +41,14 @@ export class LoadRecorder {
   private readonly cores: LoadSeries[];
   private lastElu = performance.eventLoopUtilization();
   private lastCpu = cpuTimes();
+  private readonly tasks: TaskRecorder | undefined;
+  private tick: NodeJS.Timeout | undefined;
 
-  constructor(private readonly workerStats: () => readonly WorkerStats[]) {
+  constructor(
+    private readonly workerStats: () => readonly WorkerStats[],
+    taskCounts?: () => TaskCounts,
+  ) {
+    this.tasks = taskCounts && new TaskRecorder(taskCounts, this.started);
     this.cores = this.lastCpu.map((_, core) => ({
       label: `CPU ${core}`,
       kind: 'core' as const,
@@ -47,17 +59,25 @@ export class LoadRecorder {
 
   start(): void {
     this.schedule();
+    if (this.tasks) {
+      const tasks = this.tasks;
+      this.tick = setInterval(() => tasks.tick(), TASK_TICK_MS);
+      this.tick.unref();
+    }
   }
 
   stop(): LoadRecording {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.tick) clearInterval(this.tick);
+    this.tick = undefined;
     this.sample();
     const workers = [...this.workers.values()].sort((a, b) => a.id - b.id);
     return {
       times: this.times,
       series: [this.main, ...workers, ...this.cores],
       seconds: (performance.now() - this.started) / 1000,
+      ...(this.tasks && { tasks: this.tasks.recording() }),
     };
   }
 
@@ -71,7 +91,9 @@ export class LoadRecorder {
 
   private sample(): void {
     const n = this.times.length;
-    this.times.push((performance.now() - this.started) / 1000);
+    const now = performance.now();
+    this.times.push((now - this.started) / 1000);
+    this.tasks?.sample(now);
     const elu = performance.eventLoopUtilization();
     this.main.values.push(performance.eventLoopUtilization(elu, this.lastElu).utilization);
     this.lastElu = elu;
@@ -113,6 +135,7 @@ export class LoadRecorder {
     merge(this.main.values);
     for (const series of this.workers.values()) merge(series.values);
     for (const series of this.cores) merge(series.values);
+    this.tasks?.halve();
     this.interval *= 2;
   }
 }

@@ -55,7 +55,8 @@ Options:
                          30 s), plus up to 50 % at random (default: 1000)
       --backend KIND     thread or process (default: thread)
       --max-memory MB    heap limit of each worker
-      --chart FILE.svg   draw how busy each worker, the main thread and each core was
+      --chart FILE.svg   draw how busy each worker, the main thread and each core was, the
+                         tasks in flight against their limit, and the tasks' latency
                          (FILE.json: write the samples instead, as JSON)
   -q, --quiet            no progress display and no summary on stderr
   -h, --help             show this help
@@ -191,11 +192,15 @@ export async function main(argv: string[]): Promise<number> {
     progress.stop();
     run.outputClosed();
   });
-  // With --workers 0 the main thread is the only event loop: it has its own row already.
+  // With --workers 0 the main thread is the only event loop: it has its own row already. The
+  // task counters are the runner's either way: the inline runner keeps them too.
   const recorder =
     options.chart === undefined
       ? undefined
-      : new LoadRecorder(() => (pool ? pool.stats().workers : []));
+      : new LoadRecorder(
+          () => (pool ? pool.stats().workers : []),
+          () => runner.stats(),
+        );
   const stopSignals = handleStopSignals(run, progress);
   progress.start();
   recorder?.start();
