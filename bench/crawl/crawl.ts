@@ -7,6 +7,9 @@
 //   npm run bench:crawl -- [--pages 20000] [--latency 200-1000] [--runs 3] [--concurrency 1000]
 //                          [--origins 8] [--workers N] [--wait-load 0.5]
 //
+// --concurrency: the one event loop's (`--workers 0` runs a fixed number of tasks at once); the
+// workers run on polyloop's defaults, which find their own number.
+//
 // --wait-load L: before each run, wait (up to 5 minutes) until the 1-minute load average is at
 // most L, so that other work on the machine, or the previous run, does not weigh on the next.
 import { spawn } from 'node:child_process';
@@ -95,8 +98,7 @@ async function crawl(
     output,
     '--workers',
     mode === 'one-loop' ? '0' : String(WORKERS),
-    '--concurrency',
-    String(CONCURRENCY),
+    ...(mode === 'one-loop' ? ['--concurrency', String(CONCURRENCY)] : []),
     '--chart',
     chart,
     '--quiet',
@@ -254,7 +256,7 @@ async function main(): Promise<void> {
     '',
     `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine}.`,
     `${PAGES.toLocaleString('en-US')} pages of the test site (${ORIGINS} origins, latency ${LATENCY.join('–')} ms per page, fixed per URL), crawled with`,
-    `\`polyloop run examples/crawler/task.ts --concurrency ${CONCURRENCY}\`: \`--workers 0\` (one event loop) and \`--workers ${WORKERS}\`. Wall time of the whole command, start to exit.`,
+    `\`polyloop run examples/crawler/task.ts\`: \`--workers 0 --concurrency ${CONCURRENCY}\` (one event loop) and \`--workers ${WORKERS}\` on the defaults (the adaptive limit). Wall time of the whole command, start to exit.`,
     '',
     ...summaryRows,
     '',
