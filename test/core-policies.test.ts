@@ -159,21 +159,40 @@ describe('the window', () => {
 
 describe('attempts', () => {
   it('a counted attempt adds one and keeps the free re-runs', () => {
-    const once = nextAttempts(NO_ATTEMPTS, false);
-    assert.deepEqual(nextAttempts(once, true), { counted: 1, free: 1, errors: 0, overAdmitted: 0 });
+    const once = nextAttempts(NO_ATTEMPTS, 'other');
+    assert.deepEqual(nextAttempts(once, 'own'), {
+      counted: 1,
+      free: 1,
+      errors: 0,
+      overAdmitted: 0,
+      suspect: false,
+    });
+  });
+
+  it('a death nobody can pin on a task is free, and makes a suspect', () => {
+    const suspect = nextAttempts(NO_ATTEMPTS, 'unknown');
+    assert.deepEqual(suspect, { counted: 0, free: 1, errors: 0, overAdmitted: 0, suspect: true });
+    assert.equal(nextAttempts(suspect, 'other').suspect, false, 'cleared once another is named');
   });
 
   it(`every ${FREE_RERUNS_PER_ATTEMPT} free re-runs count as one attempt`, () => {
     let attempts = NO_ATTEMPTS;
     for (let i = 1; i < FREE_RERUNS_PER_ATTEMPT; i++) {
-      attempts = nextAttempts(attempts, false);
-      assert.deepEqual(attempts, { counted: 0, free: i, errors: 0, overAdmitted: 0 });
+      attempts = nextAttempts(attempts, 'other');
+      assert.deepEqual(attempts, {
+        counted: 0,
+        free: i,
+        errors: 0,
+        overAdmitted: 0,
+        suspect: false,
+      });
     }
-    assert.deepEqual(nextAttempts(attempts, false), {
+    assert.deepEqual(nextAttempts(attempts, 'other'), {
       counted: 1,
       free: 0,
       errors: 0,
       overAdmitted: 0,
+      suspect: false,
     });
   });
 
@@ -191,7 +210,7 @@ describe('attempts', () => {
       for (let step = 0; step < 40; step++) {
         const counted = random() < 0.3;
         float = floatNext(float, counted);
-        pair = nextAttempts(pair, counted);
+        pair = nextAttempts(pair, counted ? 'own' : 'other');
         assert.equal(pair.counted, Math.floor(float));
       }
     }

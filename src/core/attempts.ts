@@ -1,10 +1,11 @@
 /**
  * How often a task was cut short, by a dying worker or by its own error. A death that was the
- * task's own fault (or that cannot be pinned on another task) counts against its `retries`; a
- * re-run caused by another task (its worker was replaced for that one's hang or crash) is free —
- * but not without end: every FREE_RERUNS_PER_ATTEMPT free re-runs count as one attempt, so a task
- * beside a stream of hangs or crashes is not restarted forever. Error retries (`retryErrors`)
- * are counted apart, in `errors`.
+ * task's own fault counts against its `retries`; a re-run caused by another task (its worker was
+ * replaced for that one's hang or crash) is free, and so is one after a death the pool could not
+ * pin on a task: then every task there is a suspect, re-run tracked until the culprit names
+ * itself (see worker/task-tracker.ts). Free re-runs are not without end: every
+ * FREE_RERUNS_PER_ATTEMPT of them count as one attempt, so a task beside a stream of hangs or
+ * crashes is not restarted forever. Error retries (`retryErrors`) are counted apart, in `errors`.
  */
 export interface Attempts {
   /** Attempts that count against `retries`. */
@@ -15,19 +16,34 @@ export interface Attempts {
   readonly errors: number;
   /** Runs that failed because the pool let in too much at once (EMFILE), run again unreported. */
   readonly overAdmitted: number;
+  /** It was on a worker that died or hung of an unknown task's fault: run it tracked. */
+  readonly suspect: boolean;
 }
 
-export const NO_ATTEMPTS: Attempts = { counted: 0, free: 0, errors: 0, overAdmitted: 0 };
+export const NO_ATTEMPTS: Attempts = {
+  counted: 0,
+  free: 0,
+  errors: 0,
+  overAdmitted: 0,
+  suspect: false,
+};
 
 export const FREE_RERUNS_PER_ATTEMPT = 8;
 
-/** The attempts after one more run cut short: `counted` if it was the task's own fault. */
-export function nextAttempts(attempts: Attempts, counted: boolean): Attempts {
-  if (counted) return { ...attempts, counted: attempts.counted + 1 };
+/**
+ * Whose fault a run cut short was: its own (counted), another task's (free), or nobody knows
+ * which task's (free, and it runs again as a suspect).
+ */
+export type Fault = 'own' | 'other' | 'unknown';
+
+/** The attempts after one more run cut short. */
+export function nextAttempts(attempts: Attempts, fault: Fault): Attempts {
+  const suspect = fault === 'unknown';
+  if (fault === 'own') return { ...attempts, counted: attempts.counted + 1, suspect };
   const free = attempts.free + 1;
   return free >= FREE_RERUNS_PER_ATTEMPT
-    ? { ...attempts, counted: attempts.counted + 1, free: 0 }
-    : { ...attempts, free };
+    ? { ...attempts, counted: attempts.counted + 1, free: 0, suspect }
+    : { ...attempts, free, suspect };
 }
 
 /** The attempts after a run that failed with the task's own error, to be retried. */

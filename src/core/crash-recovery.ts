@@ -1,16 +1,17 @@
 /**
  * What happens to the tasks of a worker that died under them: each runs again elsewhere, up to
  * `retries` counted attempts, then fails with WorkerCrashedError. Only the culprit's attempt
- * counts when the worker died inside one task's synchronous part (the worker noted which), or
- * was replaced for a known culprit's hang or for given-up tasks: one bad input must not use up
- * the retries of every task that shared its worker. Re-runs wait here and are dealt before new
+ * counts when the worker died inside one task's code (the worker noted which), or was replaced
+ * for a known culprit's hang or for given-up tasks: one bad input must not use up the retries of
+ * every task that shared its worker. When nobody knows which task it was, none is charged: all
+ * run again as suspects, tracked, so the culprit names itself next time. Re-runs wait here and are dealt before new
  * inputs. Also: workers that die before they are ready, which the pool cannot recover from.
  */
 
 import type { WorkerExit } from '../backends/worker-handle.js';
 import { WorkerCrashedError } from '../errors.js';
 import { NO_TASK, SYNC_TASK_BATCH, SYNC_TASK_OFFSET } from '../protocol/sync-task.js';
-import { type Attempts, NO_ATTEMPTS, nextAttempts } from './attempts.js';
+import { type Attempts, type Fault, NO_ATTEMPTS, nextAttempts } from './attempts.js';
 import type { Job } from './job.js';
 import type { Stats } from './stats.js';
 import { indexOf, type TaskTable } from './task-table.js';
@@ -82,15 +83,20 @@ export class CrashRecovery {
       `Worker ${worker.id} died while running the task: ${describeExit(exit)}`,
       { cause },
     );
-    // Died inside one task's synchronous part (process.exit, an allocation past maxMemoryMb...):
-    // that task is the culprit. A replaced worker's culprit, if known, is settled already.
+    // Died inside one task's code (process.exit, an allocation past maxMemoryMb, an uncaught
+    // error — a suspect's anywhere, another's in its synchronous part): that task is the culprit.
+    // A replaced worker's culprit, if known, is settled already.
     const culpritBatch = replaced ? NO_TASK : worker.syncTask[SYNC_TASK_BATCH]!;
     const culpritOffset = worker.syncTask[SYNC_TASK_OFFSET]!;
+    // Nobody to blame, and one task there: it was alone, so it did it.
+    const alone = !replaced && culpritBatch === NO_TASK && unsettledCount(worker, this.tasks) === 1;
     this.tasks.clearWorker(worker, (batch, offset) => {
-      const bystander = replaced
-        ? worker.silence.rerunsAreFree
-        : culpritBatch !== NO_TASK && !(batch.id === culpritBatch && offset === culpritOffset);
-      const attempts = nextAttempts(batch.attempts?.[offset] ?? NO_ATTEMPTS, !bystander);
+      let fault: Fault;
+      if (replaced) fault = worker.silence.replacedFor;
+      else if (alone) fault = 'own';
+      else if (culpritBatch === NO_TASK) fault = 'unknown';
+      else fault = batch.id === culpritBatch && offset === culpritOffset ? 'own' : 'other';
+      const attempts = nextAttempts(batch.attempts?.[offset] ?? NO_ATTEMPTS, fault);
       if (attempts.counted > this.retries) {
         this.tasks.settleLost(batch, offset, error);
       } else {
@@ -100,6 +106,13 @@ export class CrashRecovery {
       }
     });
   }
+}
+
+/** Tasks its callers still wait for on the worker. */
+function unsettledCount(worker: WorkerRecord, tasks: TaskTable): number {
+  let count = 0;
+  for (const batch of worker.tasks.batches.values()) count += tasks.unsettledOffsets(batch).length;
+  return count;
 }
 
 export function describeExit(exit: WorkerExit): string {

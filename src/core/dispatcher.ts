@@ -164,7 +164,11 @@ export class Dispatcher {
     const { job, inputs, attempts } = segment;
     const id = this.nextBatchId++;
     try {
-      worker.handle.send({ type: 'run', batch: id, inputs, sentAt: epochNow() });
+      worker.handle.send(
+        attempts?.some((attempt) => attempt.suspect)
+          ? { type: 'run', batch: id, inputs, sentAt: epochNow(), track: true }
+          : { type: 'run', batch: id, inputs, sentAt: epochNow() },
+      );
     } catch {
       if (!worker.handle.connected) {
         // The worker is dying (its exit is on the way): these inputs never reached it.

@@ -26,8 +26,11 @@ export interface Silence {
   readonly overdue: Array<{ batch: Batch; offset: number }>;
   hangTimer: NodeJS.Timeout | undefined;
   givenUpTimer: NodeJS.Timeout | undefined;
-  /** Replaced for another task's fault (a known culprit, given-up tasks): re-runs are free. */
-  rerunsAreFree: boolean;
+  /**
+   * Why it was replaced, for its tasks' re-runs: another task's fault (a known culprit, given-up
+   * tasks), or an unknown one's (all run again as suspects).
+   */
+  replacedFor: 'other' | 'unknown';
 }
 
 export function newSilence(): Silence {
@@ -36,7 +39,7 @@ export function newSilence(): Silence {
     overdue: [],
     hangTimer: undefined,
     givenUpTimer: undefined,
-    rerunsAreFree: false,
+    replacedFor: 'unknown',
   };
 }
 
@@ -61,8 +64,8 @@ export class HangWatch {
    * A task was given up on and should end once its signal fires. If its worker then says nothing
    * at all for HANG_GRACE_MS — no result, no idle report — a task is blocking its event loop:
    * replace the worker. The culprit, when the worker could say which task it was inside (its
-   * synchronous part), settles with TimeoutError; tasks merely stuck behind it run again
-   * elsewhere. Otherwise every task past its deadline there times out.
+   * synchronous part, or a suspect's code anywhere), settles with TimeoutError; tasks merely stuck
+   * behind it run again elsewhere. When it could not, all run again as suspects, uncharged.
    */
   watch(worker: WorkerRecord): void {
     const silence = worker.silence;
@@ -75,7 +78,7 @@ export class HangWatch {
       if (worker.state !== 'ready' && worker.state !== 'closing') return;
       const silent = silence.lastHeard <= since && worker.tasks.running > 0;
       const now = performance.now();
-      const culprit = silent ? this.syncTaskOf(worker) : undefined;
+      const culprit = silent ? (this.syncTaskOf(worker) ?? this.loneTaskOf(worker)) : undefined;
       // A known culprit still within its own timeout is a long task, not a hang: leave it be —
       // unless its caller gave up on it (aborted), when nobody waits for it any more.
       const hung =
@@ -85,7 +88,8 @@ export class HangWatch {
           this.tasks.isGivenUp(culprit.batch, culprit.offset));
       for (const { batch, offset } of overdue) {
         if (!this.tasks.isUnsettled(batch, offset)) continue;
-        if (hung && culprit && !(batch === culprit.batch && offset === culprit.offset)) continue;
+        // Hung by another task, known or not: this one runs again (a suspect, if unknown).
+        if (hung && !(culprit && batch === culprit.batch && offset === culprit.offset)) continue;
         this.tasks.settleWhileRunning(batch, offset, new TimeoutError(batch.job.timeout));
         if (!hung) this.workers.abortTasks(batch, [offset], 'timeout');
       }
@@ -100,7 +104,8 @@ export class HangWatch {
           new TimeoutError(culprit.batch.job.timeout),
         );
       // Its other tasks were stuck behind a known culprit: they run again without it counting.
-      this.workers.replace(worker, culprit !== undefined);
+      // Behind an unknown one, all run again as suspects, tracked, until it names itself.
+      this.workers.replace(worker, culprit !== undefined ? 'other' : 'unknown');
     }, HANG_GRACE_MS);
     silence.hangTimer.unref();
   }
@@ -116,13 +121,25 @@ export class HangWatch {
       if (givenUp === 0) return;
       if (givenUp * 2 < running) return; // re-armed as their share grows
       // Its live tasks are not at fault: they run again without counting as a retry.
-      this.workers.replace(worker, true);
+      this.workers.replace(worker, 'other');
     }, GIVEN_UP_GRACE_MS);
     silence.givenUpTimer.unref();
   }
 
+  /** The one task still running on the worker, if there is just one: then it is the culprit. */
+  private loneTaskOf(worker: WorkerRecord): { batch: Batch; offset: number } | undefined {
+    if (worker.tasks.running !== 1) return undefined;
+    for (const batch of worker.tasks.batches.values()) {
+      for (let offset = 0; offset < batch.state.length; offset++) {
+        if (!this.tasks.hasEnded(batch, offset)) return { batch, offset };
+      }
+    }
+    return undefined;
+  }
+
   /**
-   * The task the blocked loop is inside, if the worker could note it (its synchronous part).
+   * The task the blocked loop is inside, if the worker could note it (its synchronous part, or
+   * anywhere in a suspect's code).
    * Settled counts too: a task that timed out while the loop still answered, and blocked it
    * afterwards, is still the culprit.
    */

@@ -178,8 +178,8 @@ export class Workers {
   }
 
   /** Terminate a worker that cannot go on (a blocked loop, given-up tasks holding its places). */
-  replace(worker: WorkerRecord, rerunsAreFree: boolean): void {
-    worker.silence.rerunsAreFree = rerunsAreFree;
+  replace(worker: WorkerRecord, replacedFor: 'other' | 'unknown'): void {
+    worker.silence.replacedFor = replacedFor;
     if (worker.state === 'ready') worker.state = 'replacing';
     void worker.handle.terminate();
   }

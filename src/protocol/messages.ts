@@ -20,12 +20,16 @@ export interface WorkerInit {
  * tasks, so its bookkeeping per task is a few array slots rather than an object and a map entry.
  */
 export type MainToWorker =
-  /** Start one task per input. `sentAt` (epoch ms) lets the worker measure how long they waited. */
+  /**
+   * Start one task per input. `sentAt` (epoch ms) lets the worker measure how long they waited.
+   * `track`: the tasks are suspects of a crash or hang, to be tracked across awaits.
+   */
   | {
       readonly type: 'run';
       readonly batch: number;
       readonly inputs: unknown[];
       readonly sentAt: number;
+      readonly track?: boolean;
     }
   /** Fire `ctx.signal` of these tasks (they keep their slot until they actually finish). */
   | {

@@ -28,8 +28,9 @@ if (onThread) {
       process.exit(1);
     }
   };
+  // An unhandled rejection comes here too (Node's default: thrown as uncaught), after the
+  // 'uncaughtExceptionMonitor' that names a suspect task (task-tracker.ts).
   process.on('uncaughtException', crash);
   // The pool's process is gone (even by kill -9): do not linger as an orphan.
   process.on('disconnect', () => process.exit(0));
-  process.on('unhandledRejection', crash);
 }

@@ -21,6 +21,7 @@ import type { TaskModule } from '../types.js';
 import type { Channel } from './channel.js';
 import { LoadReport } from './load-report.js';
 import { Context } from './task-context.js';
+import { TaskTracker } from './task-tracker.js';
 
 /** One task in this many has its run time measured (the first of each batch always is). */
 const RUN_TIME_SAMPLING = 8;
@@ -31,6 +32,8 @@ interface RunningBatch {
   /** Aborts that arrived before their task started (a huge batch starts over several turns). */
   abortedBeforeStart: Map<number, Error> | undefined;
   running: number;
+  /** Its tasks are suspects: tracked across awaits (see task-tracker.ts). */
+  readonly tracked: boolean;
 }
 
 /** A batch in the start queue: its tasks from `next` on have not started. */
@@ -57,6 +60,8 @@ export class WorkerRuntime {
   private closing = false;
   private taskFn: TaskModule['default'] = () => undefined;
   private readonly load: LoadReport;
+  /** Made when the first suspects come. */
+  private tracker: TaskTracker | undefined;
 
   constructor(
     private readonly channel: Channel,
@@ -81,7 +86,7 @@ export class WorkerRuntime {
   private onMessage(message: MainToWorker): void {
     switch (message.type) {
       case 'run':
-        this.runBatch(message.batch, message.inputs, message.sentAt);
+        this.runBatch(message.batch, message.inputs, message.sentAt, message.track === true);
         break;
       case 'abort': {
         const batch = this.batches.get(message.batch);
@@ -108,13 +113,15 @@ export class WorkerRuntime {
     }
   }
 
-  private runBatch(id: number, inputs: unknown[], sentAt: number): void {
+  private runBatch(id: number, inputs: unknown[], sentAt: number, tracked: boolean): void {
     const n = inputs.length;
     const batch: RunningBatch = {
       contexts: new Array(n),
       abortedBeforeStart: undefined,
       running: n,
+      tracked,
     };
+    if (tracked && this.init.syncTask) this.tracker ??= new TaskTracker(this.init.syncTask);
     this.batches.set(id, batch);
     this.running += n;
     this.load.tasksArrived();
@@ -180,7 +187,10 @@ export class WorkerRuntime {
       syncTask[SYNC_TASK_OFFSET] = offset;
     }
     try {
-      result = this.taskFn(input, ctx);
+      result =
+        batch.tracked && this.tracker
+          ? this.tracker.run(id, offset, () => this.taskFn(input, ctx))
+          : this.taskFn(input, ctx);
     } catch (error) {
       this.fail(id, batch, offset, error);
       return;
@@ -203,6 +213,7 @@ export class WorkerRuntime {
     if (ctx !== undefined && ctx.started >= 0)
       this.load.runTimes.add(performance.now() - ctx.started);
     batch.contexts[offset] = undefined;
+    if (batch.tracked) this.tracker?.ended();
     this.running--;
     if (--batch.running === 0) this.batches.delete(id);
   }

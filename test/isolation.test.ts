@@ -1,0 +1,116 @@
+/**
+ * Only the culprit pays (issue "Fault isolation"): one input that blocks, exits, throws from a
+ * timer, leaves a rejection unhandled or runs out of memory — after an await, where the worker
+ * cannot tell which of its tasks is running — among hundreds of innocent tasks in flight. The
+ * pool re-runs the tasks it cannot clear as suspects, tracked across awaits, until the culprit
+ * names itself: no innocent task fails, the culprit fails with what it did, every index settles
+ * once, and the pool ends with its workers. Real threads and processes, real crashes.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Pool, type PoolOptions, TimeoutError, WorkerCrashedError } from '../dist/index.js';
+import { fixture } from './helpers.ts';
+
+const INNOCENTS = 1000;
+const CULPRIT = 300;
+
+interface Outcome {
+  readonly failures: Array<{ index: number; error: Error }>;
+  readonly seen: number;
+  readonly twice: number;
+  readonly workers: number;
+}
+
+async function runWithCulprit(bad: string, options: PoolOptions): Promise<Outcome> {
+  const pool = new Pool(fixture('culprit.js'), { workers: 2, concurrency: 500, ...options });
+  const inputs = Array.from({ length: INNOCENTS + 1 }, (_, i) => ({
+    i,
+    ms: 5 + ((i * 37) % 46),
+    bad: i === CULPRIT ? bad : undefined,
+  }));
+  const counts = new Array<number>(inputs.length).fill(0);
+  const failures: Array<{ index: number; error: Error }> = [];
+  try {
+    for await (const result of pool.stream(inputs)) {
+      counts[result.index]!++;
+      if (!result.ok) failures.push({ index: result.index, error: result.error });
+      else assert.equal(result.value, result.index);
+    }
+    await pool.ready();
+    const workers = pool.stats().workers.filter((w) => w.state === 'ready').length;
+    return {
+      failures,
+      seen: counts.filter((c) => c > 0).length,
+      twice: counts.filter((c) => c > 1).length,
+      workers,
+    };
+  } finally {
+    await pool.close();
+  }
+}
+
+const KINDS: Array<{
+  bad: string;
+  options: PoolOptions;
+  check: (error: Error) => void;
+}> = [
+  {
+    bad: 'block',
+    options: { timeout: 2000 },
+    check: (error) => assert.ok(error instanceof TimeoutError, String(error)),
+  },
+  {
+    bad: 'exit',
+    options: {},
+    check: (error) => {
+      assert.ok(error instanceof WorkerCrashedError, String(error));
+      assert.match(error.message, /code 3/);
+    },
+  },
+  {
+    bad: 'timer-throw',
+    options: {},
+    check: (error) => {
+      assert.ok(error instanceof WorkerCrashedError, String(error));
+      assert.match(error.message, /thrown from a timer of input 300/);
+    },
+  },
+  {
+    bad: 'rejection',
+    options: {},
+    check: (error) => {
+      assert.ok(error instanceof WorkerCrashedError, String(error));
+      assert.match(error.message, /unhandled rejection of input 300/);
+    },
+  },
+  {
+    bad: 'oom',
+    options: { maxMemoryMb: 64 },
+    check: (error) => assert.ok(error instanceof WorkerCrashedError, String(error)),
+  },
+];
+
+for (const backend of ['thread', 'process'] as const) {
+  describe(`only the culprit pays, after an await (${backend})`, () => {
+    for (const { bad, options, check } of KINDS) {
+      it(`one input that does "${bad}" among ${INNOCENTS} innocents`, {
+        timeout: 120_000,
+      }, async () => {
+        const outcome = await runWithCulprit(bad, { ...options, backend });
+        assert.equal(outcome.seen, INNOCENTS + 1, 'every index settled');
+        assert.equal(outcome.twice, 0, 'none twice');
+        assert.deepEqual(
+          outcome.failures.map((f) => f.index),
+          [CULPRIT],
+          `innocents failed: ${outcome.failures
+            .filter((f) => f.index !== CULPRIT)
+            .slice(0, 3)
+            .map((f) => `${f.index}: ${f.error.message}`)
+            .join('; ')}`,
+        );
+        check(outcome.failures[0]!.error);
+        assert.equal(outcome.workers, 2, 'the pool ends with its workers');
+      });
+    }
+  });
+}
