@@ -81,8 +81,8 @@ export class TaskError extends PolyloopError {
 /** The task ran past its `timeout`. */
 export class TimeoutError extends PolyloopError {
   readonly timeout: number;
-  constructor(timeout: number) {
-    super('ERR_POLYLOOP_TIMEOUT', `Task timed out after ${timeout} ms`);
+  constructor(timeout: number, message = `Task timed out after ${timeout} ms`) {
+    super('ERR_POLYLOOP_TIMEOUT', message);
     this.timeout = timeout;
   }
 }

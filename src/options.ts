@@ -91,6 +91,17 @@ export interface PoolOptions {
    * @example { maxMemoryMb: 512 }
    */
   readonly maxMemoryMb?: number | undefined;
+  /**
+   * The longest a worker's event loop may stay blocked — one stretch of a task's synchronous code,
+   * an endless loop — before the worker is replaced, even where no `timeout` applies: then every
+   * input still settles. The task found blocking it fails with `TimeoutError`; its worker's other
+   * tasks run again elsewhere, uncharged. A worker with tasks otherwise talks every few ms, so
+   * this only has to exceed the longest synchronous stretch a task may legitimately run.
+   * `Infinity`: never.
+   * @default 30000
+   * @example { maxBlockMs: 120_000 }
+   */
+  readonly maxBlockMs?: number | undefined;
 }
 
 export interface ResolvedOptions {
@@ -104,10 +115,13 @@ export interface ResolvedOptions {
   readonly shouldRetry: ((error: Error, attempt: number) => boolean) | undefined;
   readonly backend: 'thread' | 'process';
   readonly maxMemoryMb: number | undefined;
+  readonly maxBlockMs: number;
 }
 
 const DEFAULT_CONCURRENCY = 10_000;
 const DEFAULT_RETRIES = 2;
+/** Far past any synchronous stretch an async task should run, short enough to end a hang. */
+const DEFAULT_MAX_BLOCK_MS = 30_000;
 /** Long enough for a restarting service or a passing overload, short enough not to idle a run. */
 export const DEFAULT_RETRY_DELAY = 1000;
 
@@ -127,6 +141,7 @@ export function resolveOptions(options: PoolOptions | undefined): ResolvedOption
     'shouldRetry',
     'backend',
     'maxMemoryMb',
+    'maxBlockMs',
   ]);
   const backend = options.backend === undefined ? 'thread' : options.backend;
   if (backend !== 'thread' && backend !== 'process') {
@@ -151,6 +166,7 @@ export function resolveOptions(options: PoolOptions | undefined): ResolvedOption
       options.maxMemoryMb === undefined
         ? undefined
         : positiveInteger('maxMemoryMb', options.maxMemoryMb, 0),
+    maxBlockMs: validateTimeout('maxBlockMs', options.maxBlockMs, DEFAULT_MAX_BLOCK_MS),
   };
 }
 

@@ -7,11 +7,17 @@
  * once, and the pool ends with its workers. Real threads and processes, real crashes.
  */
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { Pool, type PoolOptions, TimeoutError, WorkerCrashedError } from '../dist/index.js';
 import { fixture } from './helpers.ts';
 
 const INNOCENTS = 1000;
+/** For Atomics.wait as a short pause of a deliberately stalled main thread. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 const CULPRIT = 300;
 
 interface Outcome {
@@ -112,5 +118,52 @@ for (const backend of ['thread', 'process'] as const) {
         assert.equal(outcome.workers, 2, 'the pool ends with its workers');
       });
     }
+  });
+}
+
+for (const backend of ['thread', 'process'] as const) {
+  describe(`every input settles, and timeouts are exact (${backend})`, () => {
+    it('a loop blocked after an await with no timeout: maxBlockMs ends it, only the culprit fails', {
+      timeout: 120_000,
+    }, async () => {
+      const outcome = await runWithCulprit('block', { backend, maxBlockMs: 1500 });
+      assert.equal(outcome.seen, INNOCENTS + 1);
+      assert.deepEqual(
+        outcome.failures.map((f) => f.index),
+        [CULPRIT],
+      );
+      const error = outcome.failures[0]!.error;
+      assert.ok(error instanceof TimeoutError, String(error));
+      assert.match(error.message, /blocked its worker's event loop for more than 1500 ms/);
+      assert.equal(outcome.workers, 2);
+    });
+
+    it('a result that comes after its deadline settles with TimeoutError, main thread stalled', {
+      timeout: 60_000,
+    }, async () => {
+      const pool = new Pool(fixture('culprit.js'), { workers: 1, backend, timeout: 100 });
+      try {
+        await pool.ready();
+        const dir = mkdtempSync(join(tmpdir(), 'polyloop-late-'));
+        const marks = join(dir, 'task');
+        const call = pool.run({ i: 0, ms: 300, bad: 'late', marks }).then(
+          (value) => ({ ok: true as const, value }),
+          (error: Error) => ({ ok: false as const, error }),
+        );
+        try {
+          // Once it started, hold the main thread until the task has finished on its worker: its
+          // deadline timer cannot fire first, and its result is already on the way.
+          while (!existsSync(`${marks}.started`)) await setImmediatePromise();
+          while (!existsSync(`${marks}.done`)) Atomics.wait(PAUSE, 0, 0, 5);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+        const outcome = await call;
+        assert.equal(outcome.ok, false);
+        assert.ok(!outcome.ok && outcome.error instanceof TimeoutError, JSON.stringify(outcome));
+      } finally {
+        await pool.close();
+      }
+    });
   });
 }

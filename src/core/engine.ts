@@ -12,6 +12,7 @@ import {
   PoolClosedError,
   TaskError,
   TaskModuleError,
+  TimeoutError,
   WorkerCrashedError,
 } from '../errors.js';
 import { Histogram } from '../histogram.js';
@@ -78,7 +79,7 @@ export class Engine {
       },
       retry: (batch, offset, error) => this.errorRetries.consider(batch, offset, error),
     });
-    this.hangWatch = new HangWatch(this.tasks, this.workers);
+    this.hangWatch = new HangWatch(this.tasks, this.workers, options.maxBlockMs);
     this.timeouts = new Timeouts(this.tasks, this.workers, this.hangWatch);
     this.recovery = new CrashRecovery(options.retries, this.tasks, this.counters);
     this.errorRetries = new ErrorRetries(options, this.recovery, this.counters, this.window, () =>
@@ -143,6 +144,7 @@ export class Engine {
       job.cleanup = () => signal.removeEventListener('abort', onAbort);
     }
     this.jobs.add(job);
+    this.hangWatch.start();
     this.workers.setKeepAlive(true);
     job.prefetch();
     // Dispatch on the next microtask, so the caller holds the job before any of it settles.
@@ -261,9 +263,21 @@ export class Engine {
 
   private readonly onFulfilled = (batch: Batch, offset: number, value: unknown): void => {
     if (this.probe.collecting) this.probe.ended(batch.id, batch.sentAt, this.messageAt);
+    if (this.messageAt > batch.deadline) {
+      this.onLate(batch, offset);
+      return;
+    }
     this.errorRetries.onSuccess(batch.sentAt, this.messageAt);
     this.tasks.onTaskEnded(batch, offset, true, value);
   };
+
+  /**
+   * A result that came after its deadline (the timer had not fired yet: a busy main thread, a
+   * deadline held for the hang watch's verdict): for the caller, the task timed out.
+   */
+  private onLate(batch: Batch, offset: number): void {
+    this.tasks.onTaskEnded(batch, offset, false, new TimeoutError(batch.job.timeout));
+  }
 
   private readonly onFailed = (
     batch: Batch,
@@ -272,6 +286,10 @@ export class Engine {
     error: SerializedError,
   ): void => {
     if (this.probe.collecting) this.probe.ended(batch.id, batch.sentAt, this.messageAt);
+    if (this.messageAt > batch.deadline) {
+      this.onLate(batch, offset);
+      return;
+    }
     const cause = reviveError(error);
     const failure = kind === 'threw' ? new TaskError(cause) : new DataCloneError('output', cause);
     this.tasks.onTaskEnded(batch, offset, false, failure);
@@ -356,6 +374,7 @@ export class Engine {
     }
     job.cleanup?.();
     if (this.jobs.size === 0) {
+      this.hangWatch.stop();
       this.workers.updateKeepAlive();
       this.jobs.notifyIdle();
     }

@@ -44,10 +44,41 @@ export function newSilence(): Silence {
 }
 
 export class HangWatch {
+  /** Looks for workers blocked past maxBlockMs while tasks run (none: an idle pool sleeps). */
+  private sweeper: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly tasks: TaskTable,
     private readonly workers: Workers,
+    /** The longest a worker's loop may block, deadline or not (see options.ts). */
+    private readonly maxBlockMs: number,
   ) {}
+
+  /** Tasks run: look for blocked workers until stop(). */
+  start(): void {
+    if (this.sweeper || this.maxBlockMs === Number.POSITIVE_INFINITY) return;
+    const every = Math.min(5000, Math.max(50, this.maxBlockMs / 4));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper.unref();
+  }
+
+  /** No task runs: nothing can block. */
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  /** A worker silent for maxBlockMs less the verdict's grace gets a verdict. */
+  private sweep(): void {
+    const now = performance.now();
+    for (const worker of this.workers.list) {
+      if (worker.state !== 'ready' && worker.state !== 'closing') continue;
+      if (worker.tasks.running === 0) continue;
+      if (now - worker.silence.lastHeard >= Math.max(SILENCE_MS, this.maxBlockMs - HANG_GRACE_MS)) {
+        this.watch(worker);
+      }
+    }
+  }
 
   /** Whether the worker has said nothing for SILENCE_MS: its loop may be blocked. */
   isSilent(worker: WorkerRecord, now: number): boolean {
@@ -79,12 +110,15 @@ export class HangWatch {
       const silent = silence.lastHeard <= since && worker.tasks.running > 0;
       const now = performance.now();
       const culprit = silent ? (this.syncTaskOf(worker) ?? this.loneTaskOf(worker)) : undefined;
+      const blocked = now - silence.lastHeard >= this.maxBlockMs;
       // A known culprit still within its own timeout is a long task, not a hang: leave it be —
-      // unless its caller gave up on it (aborted), when nobody waits for it any more.
+      // unless its caller gave up on it (aborted), when nobody waits for it any more, or it
+      // blocked the loop past maxBlockMs.
       const hung =
         silent &&
         (culprit === undefined ||
           culprit.batch.deadline <= now ||
+          blocked ||
           this.tasks.isGivenUp(culprit.batch, culprit.offset));
       for (const { batch, offset } of overdue) {
         if (!this.tasks.isUnsettled(batch, offset)) continue;
@@ -97,12 +131,16 @@ export class HangWatch {
         if (silence.overdue.length > 0) this.watch(worker);
         return;
       }
-      if (culprit)
-        this.tasks.settleWhileRunning(
-          culprit.batch,
-          culprit.offset,
-          new TimeoutError(culprit.batch.job.timeout),
-        );
+      if (culprit) {
+        const error =
+          culprit.batch.deadline <= now
+            ? new TimeoutError(culprit.batch.job.timeout)
+            : new TimeoutError(
+                this.maxBlockMs,
+                `The task blocked its worker's event loop for more than ${this.maxBlockMs} ms (maxBlockMs)`,
+              );
+        this.tasks.settleWhileRunning(culprit.batch, culprit.offset, error);
+      }
       // Its other tasks were stuck behind a known culprit: they run again without it counting.
       // Behind an unknown one, all run again as suspects, tracked, until it names itself.
       this.workers.replace(worker, culprit !== undefined ? 'other' : 'unknown');
