@@ -19,6 +19,7 @@ export const POOL_OPTIONS = {
   'retry-delay': { type: 'string' },
   backend: { type: 'string' },
   'max-memory': { type: 'string' },
+  'max-block': { type: 'string' },
 } as const;
 
 type PoolArgumentValues = Partial<
@@ -40,6 +41,7 @@ export function poolOptionsFrom(
     retryDelay: integerOption('retry-delay', values['retry-delay'], { min: 0 }),
     backend: choiceOption('backend', values.backend, ['thread', 'process']),
     maxMemoryMb: integerOption('max-memory', values['max-memory'], { min: 1 }),
+    maxBlockMs: integerOption('max-block', values['max-block'], { min: 1, allowInfinity: true }),
   };
 }
 

@@ -82,8 +82,13 @@ export class Engine {
     this.hangWatch = new HangWatch(this.tasks, this.workers, options.maxBlockMs);
     this.timeouts = new Timeouts(this.tasks, this.workers, this.hangWatch);
     this.recovery = new CrashRecovery(options.retries, this.tasks, this.counters);
-    this.errorRetries = new ErrorRetries(options, this.recovery, this.counters, this.window, () =>
-      this.dispatcher.dispatchSoon(),
+    this.errorRetries = new ErrorRetries(
+      options,
+      this.recovery,
+      this.counters,
+      this.window,
+      () => this.inFlight(),
+      () => this.dispatcher.dispatchSoon(),
     );
     this.probe = new QueueProbe(this.window, options.adaptive);
     this.dispatcher = new Dispatcher(
@@ -334,11 +339,13 @@ export class Engine {
     if (now - this.lastTick < STATS_MS) return;
     this.lastTick = now;
     const size = this.window.size;
+    const inFlight = this.inFlight();
+    this.errorRetries.tick(inFlight);
     const runTimes = this.recentRunTimes.percentiles();
     this.recentRunTimes = new Histogram();
     this.probe.tick(now, {
       runTime: runTimes.count > 0 ? runTimes.p50 : Number.NaN,
-      inFlight: this.inFlight(),
+      inFlight,
       ended: this.counters.done + this.counters.failed + this.counters.retriedErrors,
       inputsWaiting: this.recovery.hasWaiting || this.jobs.anyInputsLeft(),
     });

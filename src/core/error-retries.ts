@@ -5,8 +5,9 @@
  * the task was sent — it was let in under a limit found too high (its timeout was spent queueing
  * behind too many others). One that arrives before any cut is held back for a burst's span (a
  * burst's first failures come before the burst is seen), then judged again: a lone one is the
- * task's answer — unless the window had grown past a size once cut for load, where one failure
- * cuts it again. The pool's own TimeoutError only cuts: its task still runs. A timeout counts as load only while the tasks that succeed take about as long
+ * task's answer — unless the window had grown past a size once cut for load, or more tasks are in
+ * flight than ever proved fine (a whole tick with tasks ending and no such failure), where two
+ * such failures close together cut it. The pool's own TimeoutError only cuts: its task still runs. A timeout counts as load only while the tasks that succeed take about as long
  * (everything waits in one queue); among quick successes it is that input's own slowness (a hung
  * request), and never runs again here. Load re-runs stop after MAX_LOAD_RERUNS, so a task that
  * leaks descriptors still fails. Then the task's own error (threw, or passed its timeout) is
@@ -53,12 +54,23 @@ export class ErrorRetries {
   private readonly bursts: OverloadBursts;
   /** Recent successes' latency, sent to settled (ms); NaN before the first. */
   private successLatency = Number.NaN;
+  /**
+   * The most tasks seen in flight through a whole tick with tasks ending and no failure for load:
+   * a failure with more in flight than that may be the pool's doing (it has not found its level
+   * yet, or went past it); one at a level proven fine is judged by bursts alone.
+   */
+  private provenLevel = 0;
+  private failedThisTick = false;
+  private inFlightAtTick = 0;
+  private endedAtTick = 0;
 
   constructor(
     private readonly options: RetryOptions & { readonly adaptive: boolean },
     private readonly recovery: CrashRecovery,
     private readonly stats: Stats,
     private readonly window: Window,
+    /** Tasks running on all workers now. */
+    private readonly inFlight: () => number,
     /** Deal what is due (soon: retries due together go out as one batch). */
     private readonly dispatch: () => void,
   ) {
@@ -71,6 +83,17 @@ export class ErrorRetries {
     let count = 0;
     for (const retry of this.waiting.items()) if (!retry.job.finished) count++;
     return count;
+  }
+
+  /** About every 100 ms: a tick without failures for load proves the level it held. */
+  tick(inFlight: number): void {
+    const ended = this.stats.done + this.stats.failed;
+    if (!this.failedThisTick && ended > this.endedAtTick) {
+      this.provenLevel = Math.max(this.provenLevel, Math.min(inFlight, this.inFlightAtTick));
+    }
+    this.failedThisTick = false;
+    this.inFlightAtTick = inFlight;
+    this.endedAtTick = ended;
   }
 
   /** A task sent at `sentAt` succeeded at `now`. */
@@ -103,10 +126,15 @@ export class ErrorRetries {
     if (kind === 'timeout' && !(this.successLatency >= TIMEOUT_LOAD_SHARE * (now - batch.sentAt))) {
       return false; // among quick successes: this input's own slowness
     }
-    const burst = this.bursts.record(now);
-    // Past a size once found too high, one failure is enough: the growth overshot again.
-    if (kind === 'over-admission' || burst || this.window.aboveLastCut) {
-      this.window.onOverload(batch.sentAt);
+    const { recent, burst } = this.bursts.record(now);
+    this.failedThisTick = true;
+    // Past a size once found too high, or a level never proven fine, two failures are enough
+    // (one may be the input's own: a URL that always resets).
+    const unproven = this.window.aboveLastCut || this.inFlight() > this.provenLevel;
+    if (kind === 'over-admission' || burst || (unproven && recent >= 2)) {
+      if (this.window.onOverload(batch.sentAt)) {
+        this.provenLevel = Math.min(this.provenLevel, this.window.poolWindow());
+      }
     }
     // The pool's own timeout leaves the task running on its worker: a second copy beside it would
     // only add to the load that made it late. Its caller gets the TimeoutError.

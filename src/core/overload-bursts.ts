@@ -10,7 +10,7 @@ export const BURST_MS = 100;
 /** At least this many overload failures make a burst... */
 export const BURST_MIN = 3;
 /** ...and at least this share of the tasks that ended meanwhile. */
-export const BURST_SHARE = 0.1;
+export const BURST_SHARE = 0.05;
 
 export class OverloadBursts {
   private bucketStart = Number.NEGATIVE_INFINITY;
@@ -23,13 +23,16 @@ export class OverloadBursts {
   /** `ended`: tasks settled so far (overload failures held back for judgement excluded). */
   constructor(private readonly ended: () => number) {}
 
-  /** Count an overload failure at `now`; returns whether failures now come in a burst. */
-  record(now: number): boolean {
+  /**
+   * Count an overload failure at `now`; returns how many came within the span, and whether they
+   * make a burst.
+   */
+  record(now: number): { readonly recent: number; readonly burst: boolean } {
     this.roll(now);
     this.current++;
-    const failures = this.current + this.previous;
-    const ended = this.ended() - this.endedAtPrevious + failures;
-    return failures >= BURST_MIN && failures >= BURST_SHARE * ended;
+    const recent = this.current + this.previous;
+    const ended = this.ended() - this.endedAtPrevious + recent;
+    return { recent, burst: recent >= BURST_MIN && recent >= BURST_SHARE * ended };
   }
 
   private roll(now: number): void {

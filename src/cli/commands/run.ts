@@ -55,6 +55,8 @@ Options:
                          30 s), plus up to 50 % at random (default: 1000)
       --backend KIND     thread or process (default: thread)
       --max-memory MB    heap limit of each worker
+      --max-block MS     the longest a task may block its worker's event loop, timeout or
+                         not, before it fails and the worker is replaced (default: 30000)
       --chart FILE.svg   draw how busy each worker, the main thread and each core was, the
                          tasks in flight against their limit, and the tasks' latency
                          (FILE.json: write the samples instead, as JSON)
@@ -112,10 +114,12 @@ export async function main(argv: string[]): Promise<number> {
   const workers = poolOptions.workers;
   if (
     workers === 0 &&
-    (poolOptions.backend !== undefined || poolOptions.maxMemoryMb !== undefined)
+    (poolOptions.backend !== undefined ||
+      poolOptions.maxMemoryMb !== undefined ||
+      poolOptions.maxBlockMs !== undefined)
   ) {
     throw new UsageError(
-      '--backend and --max-memory need workers: they do not apply to --workers 0',
+      '--backend, --max-memory and --max-block need workers: they do not apply to --workers 0',
     );
   }
 

@@ -36,6 +36,8 @@ ${QUEUE_OPTIONS_HELP}
                          plus up to 50 % at random (default: 1000)
       --backend KIND     thread or process (default: thread)
       --max-memory MB    heap limit of each worker
+      --max-block MS     the longest a task may block its worker's event loop, timeout or
+                         not, before it fails and the worker is replaced (default: 30000)
       --lock-duration MS a job's lock; a dead machine's jobs return after it (default: 30000)
       --stalled-interval MS
                          how often to look for dead machines' jobs (default: 30000)
