@@ -1,12 +1,58 @@
 /**
  * `--resume`: read what an earlier run (killed, interrupted, crashed) already wrote, so this run
  * processes only the inputs without a record. A torn last line — the write the kill cut short —
- * is cut off the file first, so the output ends with exactly one whole record per input.
+ * is cut off the file first, so the output ends with exactly one whole record per input. And
+ * check that those records are of this run's input (see input-fingerprint.ts).
  */
 import { createReadStream } from 'node:fs';
 import { stat, truncate } from 'node:fs/promises';
 import { IndexSet, MAX_INDEX } from '../records/index-set.js';
+import { fingerprintPath } from './fingerprint-file.js';
+import type { Fingerprint, InputFingerprint } from './input-fingerprint.js';
 import { UsageError } from './usage-error.js';
+
+/** How a run keeps and checks the fingerprint of its input beside its output file. */
+export interface InputCheck {
+  readonly output: string;
+  /** The output has records already (--resume): they must be of this input. */
+  readonly resuming: boolean;
+  /** --force: resume even so, with a warning. */
+  readonly force: boolean;
+  /** A warning for stderr (not printed with --quiet). */
+  readonly warn: (message: string) => void;
+}
+
+/**
+ * Refuses (exit code 2) to resume an output whose records are of another input, unless --force.
+ * An output without a fingerprint, from a polyloop that kept none, is resumed with a warning:
+ * refusing would strand every interrupted run of an older version.
+ */
+export function checkResumedInput(
+  check: InputCheck,
+  stored: Fingerprint | undefined | Error,
+  current: InputFingerprint,
+): void {
+  const input = current.input === '-' ? 'stdin' : current.input;
+  if (stored === undefined) {
+    check.warn(
+      `${check.output} has no input fingerprint (${fingerprintPath(check.output)}; an older polyloop wrote it?): resuming without checking that its records are of ${input}`,
+    );
+    return;
+  }
+  let message: string;
+  if (stored instanceof Error) {
+    message = `cannot tell which input the records of ${check.output} are of: ${stored.message}`;
+  } else {
+    const difference = current.differences(stored);
+    if (difference === undefined) return;
+    message = `${check.output} has records of another input than ${input} (${difference})`;
+  }
+  if (check.force) {
+    check.warn(`resuming anyway (--force): ${message}`);
+    return;
+  }
+  throw new UsageError(`Cannot resume: ${message}; --force resumes it anyway`);
+}
 
 export interface Recovered {
   /** Indices that have a record already. */

@@ -40,7 +40,9 @@ Options:
   -o, --output FILE      where the records go; "-" is stdout (default: -)
       --ordered          write records in input order (default: as they complete)
       --resume           finish an interrupted run: run only the inputs that have no record in
-                         --output yet, and append their records
+                         --output yet, and append their records; refused if those records are of
+                         another input (FILE.polyloop-input keeps which input they are of)
+      --force            with --resume: resume even records of another input
       --overwrite        replace an --output file that already has records
   -w, --workers N        workers, one event loop each; 0 runs every task on the main thread
                          (default: the number of CPU cores)
@@ -63,8 +65,8 @@ Options:
   -q, --quiet            no progress display and no summary on stderr
   -h, --help             show this help
 
-Blank lines are not inputs (they keep their line number). A line that is not JSON gets an error
-record (ERR_POLYLOOP_INVALID_INPUT) and the run goes on.
+Blank lines are not inputs (they keep their line number). A line that is not JSON, or not UTF-8,
+gets an error record (ERR_POLYLOOP_INVALID_INPUT) and the run goes on.
 
 Progress goes to stderr: on a terminal a live display (fields that do not fit a narrow one are
 left out), otherwise a line every 5 s; a summary line at the end.
@@ -84,6 +86,7 @@ const OPTIONS = {
   output: { type: 'string', short: 'o', default: '-' },
   ordered: { type: 'boolean', default: false },
   resume: { type: 'boolean', default: false },
+  force: { type: 'boolean', default: false },
   overwrite: { type: 'boolean', default: false },
   ...POOL_OPTIONS,
   chart: { type: 'string' },
@@ -127,6 +130,9 @@ export async function main(argv: string[]): Promise<number> {
   const output = options.output;
   let done = new IndexSet();
   let failedBefore = 0;
+  if (options.force && !options.resume) {
+    throw new UsageError('--force goes with --resume: it resumes records of another input');
+  }
   if (options.resume) {
     if (output === '-')
       throw new UsageError('--resume needs --output FILE: it reads what that file has');
@@ -148,7 +154,15 @@ export async function main(argv: string[]): Promise<number> {
       `${output} already has records: pass --resume to finish that run, or --overwrite to start over`,
     );
   }
-  const reader = await InputReader.open(options.input, options.lines ? 'lines' : 'json');
+  // Which input the records are of, kept beside the output file and checked by --resume.
+  const check = {
+    output,
+    resuming: done.size > 0,
+    force: options.force,
+    warn: (message: string) => options.quiet || process.stderr.write(`polyloop: ${message}\n`),
+  };
+  const format = options.lines ? 'lines' : 'json';
+  const reader = await InputReader.open(options.input, format, output === '-' ? undefined : check);
 
   const pool = workers === 0 ? undefined : await startPool(taskPath, poolOptions);
   const runner: Runner =
