@@ -17,7 +17,8 @@
  *     [--timeout-ms 10000] [--run-timeout 180] [--out FILE] [--quick]
  *
  * --quick: 2,400 inputs, 1 run, writes bench/out/capacity-quick.md (a smoke run of about a minute).
- * --settings: `default` passes no --concurrency; a number N passes --concurrency N.
+ * --settings: `default` passes no --concurrency (the adaptive limit); a number N passes
+ *   --concurrency N --fixed-concurrency.
  * --schedule: seconds:capacity steps; the default halves the capacity a third of the way into
  *   the ideal run time (inputs × service time / capacity) and restores it at two thirds.
  * --timeout-ms: the task's own fetch timeout (a real client gives up at some point).
@@ -215,7 +216,8 @@ async function measure(
   rmSync(output, { force: true });
   writeInputs(input, server.url);
   const cli = ['run', TASK, '-i', input, '-o', output, '--overwrite', '-q', '-w', String(WORKERS)];
-  if (setting !== 'default') cli.push('--concurrency', setting);
+  // A number is a fixed setting, as a user who knows their number sets it.
+  if (setting !== 'default') cli.push('--concurrency', setting, '--fixed-concurrency');
   const load = loadavg()[0]!;
   let killed = false;
   let seconds: number;
@@ -262,7 +264,7 @@ function medianRun(runs: readonly Measurement[]): Measurement {
 /** The cap on tasks in flight: --concurrency × workers; the defaults adapt below theirs. */
 function inFlightCap(setting: string): string {
   if (setting === 'default') return `adaptive, ≤ ${fmt(DEFAULT_CONCURRENCY * WORKERS)}`;
-  return fmt(Number(setting) * WORKERS);
+  return `${fmt(Number(setting) * WORKERS)}, fixed`;
 }
 
 function codesCell(runs: readonly Measurement[]): string {

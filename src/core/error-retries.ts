@@ -4,8 +4,8 @@
  * unreported; one rejected by a peer or timed out runs again if the pool has cut its limit since
  * the task was sent — it was let in under a limit found too high (its timeout was spent queueing
  * behind too many others). One that arrives before any cut is held back for a burst's span (a
- * burst's first failures come before the burst is seen), then judged again: a lone one is the
- * task's answer — unless the window had grown past a size once cut for load, or more tasks are in
+ * burst's first failures come before the burst is seen), then judged again: a lone one runs once
+ * more (LONE_RERUNS), and alone again it is the task's answer — unless the window had grown past a size once cut for load, or more tasks are in
  * flight than ever proved fine (a whole tick with tasks ending and no such failure), where two
  * such failures close together cut it. The pool's own TimeoutError only cuts: its task still runs. A timeout counts as load only while the tasks that succeed take about as long
  * (everything waits in one queue); among quick successes it is that input's own slowness (a hung
@@ -31,6 +31,8 @@ import type { Window } from './window.js';
 
 /** Re-runs of one task for load before its error is its answer. */
 export const MAX_LOAD_RERUNS = 8;
+/** Re-runs of a task failed alone (no cut followed) before its error is its answer. */
+export const LONE_RERUNS = 1;
 /** The first back-off after a failure for load (ms), doubling: the load eases as tasks end. */
 const LOAD_DELAY_MS = 50;
 /**
@@ -128,10 +130,11 @@ export class ErrorRetries {
     }
     const { recent, burst } = this.bursts.record(now);
     this.failedThisTick = true;
-    // Past a size once found too high, or a level never proven fine, two failures are enough
-    // (one may be the input's own: a URL that always resets).
+    // Past a size once found too high, or a level never proven fine, two failures are enough —
+    // first failures, of two inputs: one input may always fail so (a URL that always resets).
     const unproven = this.window.aboveLastCut || this.inFlight() > this.provenLevel;
-    if (kind === 'over-admission' || burst || (unproven && recent >= 2)) {
+    const pair = unproven && recent >= 2 && attempts.overAdmitted === 0;
+    if (kind === 'over-admission' || burst || pair) {
       if (this.window.onOverload(batch.sentAt)) {
         this.provenLevel = Math.min(this.provenLevel, this.window.poolWindow());
       }
@@ -180,7 +183,13 @@ export class ErrorRetries {
     const { job, suspect } = retry;
     if (job.finished) return;
     job.retryWaiting--;
-    if (suspect && !this.window.cutSince(suspect.sentAt)) {
+    // A lone one gets a second run: a peer shedding load and an input it always refuses look
+    // alike once; twice alone, it is the input's.
+    if (
+      suspect &&
+      !this.window.cutSince(suspect.sentAt) &&
+      retry.attempts.overAdmitted >= LONE_RERUNS
+    ) {
       this.judgedAlone(retry, suspect.error);
       return;
     }
