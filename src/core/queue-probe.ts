@@ -32,8 +32,10 @@ export const NEXT_STEP = 0.5;
 export function queueLatency(step: number): number {
   return (1 + step) / 2;
 }
-/** ...with throughput at least this share of the one before. */
-export const QUEUE_THROUGHPUT = 0.85;
+/** ...with throughput at least this share of the one before... */
+export const QUEUE_THROUGHPUT = 0.93;
+/** ...each measured over at least this long (ms), for a throughput that means something. */
+export const MIN_MEASURE_MS = 300;
 /** Above where a probe left it, the window grows at most this often (ms)... */
 export const CREEP_AFTER_PROBE_MS = 250;
 /** ...and only while the median run time stays within this factor of the one it left at. */
@@ -144,7 +146,7 @@ export class QueueProbe {
     switch (this.phase) {
       case 'before': {
         const median = this.cohort!.median();
-        if (Number.isNaN(median)) return;
+        if (Number.isNaN(median) || now - this.cohort!.startedAt < MIN_MEASURE_MS) return;
         this.medianBefore = median;
         this.throughputBefore = this.cohort!.throughput(now, load.ended);
         this.cut(FIRST_STEP);
@@ -178,7 +180,7 @@ export class QueueProbe {
   private judge(now: number, load: PoolLoad, bound: boolean): void {
     const cohort = this.cohort!;
     const median = cohort.median();
-    if (Number.isNaN(median)) return;
+    if (Number.isNaN(median) || now - cohort.startedAt < MIN_MEASURE_MS) return;
     const throughput = cohort.throughput(now, load.ended);
     const queue =
       median <= queueLatency(this.step) * this.medianBefore &&
