@@ -1,6 +1,7 @@
 /**
- * Dealing inputs to workers. Each turn takes re-runs first, then inputs from the jobs in turn, as
- * many as the ready workers have room for in the window (at most MAX_DEAL_PER_TURN), deals them
+ * Dealing inputs to workers. Each turn takes re-runs first, then inputs from the jobs ready to
+ * deal, in turn (see jobs.ts), as many as the ready workers have room for in the window (at most
+ * MAX_DEAL_PER_TURN): a turn touches only the jobs it deals from. It deals them
  * (see dealing.ts) and sends each worker its share as one message: a batch.
  */
 import { epochNow } from '../epoch-now.js';
@@ -27,6 +28,9 @@ export class Dispatcher {
   private dispatchAgain = false;
   /** A dispatch turn is queued (inputs left over by the last one, or a consumer took results). */
   private queued = false;
+  private microtaskQueued = false;
+  /** The pool window as of the last turn: jobs that waited for room look again once it grows. */
+  private lastPoolWindow = 0;
 
   constructor(
     private readonly workers: Workers,
@@ -58,6 +62,18 @@ export class Dispatcher {
     }
   }
 
+  /** Dispatch on the next microtask, once however often asked before it runs. */
+  dispatchOnMicrotask(): void {
+    if (this.microtaskQueued) return;
+    this.microtaskQueued = true;
+    queueMicrotask(this.microtaskDispatch);
+  }
+
+  private readonly microtaskDispatch = (): void => {
+    this.microtaskQueued = false;
+    this.dispatch();
+  };
+
   /** Dispatch on a later turn of the event loop, once however often asked. */
   dispatchSoon(): void {
     if (this.queued) return;
@@ -73,6 +89,9 @@ export class Dispatcher {
   /** Returns whether more could be dealt right away (the turn's cap was reached). */
   private dealOnce(): boolean {
     if (this.jobs.size === 0) return false;
+    const poolWindow = this.window.poolWindow();
+    if (poolWindow > this.lastPoolWindow) this.jobs.roomGrew();
+    this.lastPoolWindow = poolWindow;
     const open: WorkerRecord[] = [];
     const room: number[] = [];
     let total = 0;
@@ -149,11 +168,14 @@ export class Dispatcher {
       }
       taken = retries.length;
     }
-    for (let tries = 0; tries < this.jobs.size && taken < max; tries++) {
-      const job = this.jobs.next();
-      if (!job.hasReady()) continue;
+    // Each job served goes to the back of the queue if it still has inputs ready: it takes all
+    // the turn had left, or it leaves the queue, so no job is served twice in a turn.
+    while (taken < max) {
+      const job = this.jobs.nextReady();
+      if (!job) break;
       const firstIndex = job.dispatched;
       const inputs = job.take(max - taken);
+      this.jobs.update(job);
       if (inputs.length > 0) segments.push({ job, firstIndex, inputs });
       taken += inputs.length;
     }
