@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
@@ -147,6 +148,46 @@ describe('task errors', () => {
     assert.ok(error instanceof AbortError);
     assert.equal(error.code, 'ERR_POLYLOOP_ABORTED');
     assert.equal((error.cause as Error).message, 'changed my mind');
+  });
+
+  it('1,000 runs share one signal: no listener-leak warning, and an abort rejects them all', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      const { signal } = controller;
+      // Some run (and wait for their signal), the rest wait for a slot.
+      const runs = Array.from({ length: 1000 }, () =>
+        pool.run({ op: 'wait-abort' }, { signal }).then(
+          () => assert.fail('should reject'),
+          (e: unknown) => e,
+        ),
+      );
+      const listeners = getEventListeners(signal, 'abort').length;
+      controller.abort();
+      assert.ok(listeners <= 1, `one listener for all the calls, not ${listeners}`);
+      for (const error of await Promise.all(runs)) assert.ok(error instanceof AbortError);
+      // A warning is emitted on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(
+        warnings.map((w) => w.name),
+        [],
+      );
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('calls sharing a signal let it go once they have all settled', async () => {
+    const { signal } = new AbortController();
+    const values = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => pool.run({ op: 'value', value: i }, { signal })),
+    );
+    assert.equal(values.length, 50);
+    assert.equal(getEventListeners(signal, 'abort').length, 0);
   });
 
   it('a worker that exits fails its tasks with WorkerCrashedError and is replaced', async () => {

@@ -22,6 +22,7 @@ import { reviveError, type SerializedError } from '../protocol/serialize-error.j
 import { STATS_MS } from '../protocol/timing.js';
 import { displayModule, initFailureMessage } from '../task-module.js';
 import type { Inputs, PoolStats } from '../types.js';
+import { AbortSignals } from './abort-signals.js';
 import { CrashRecovery, MAX_START_FAILURES } from './crash-recovery.js';
 import { Dispatcher } from './dispatcher.js';
 import { ErrorRetries } from './error-retries.js';
@@ -38,6 +39,9 @@ import { type WorkerRecord, Workers } from './workers.js';
 
 export class Engine {
   private readonly jobs = new Jobs();
+  private readonly signals = new AbortSignals((job, signal) =>
+    this.failJob(job, abortErrorFor(signal)),
+  );
   private readonly counters = new Stats();
   private readonly window: Window;
   private readonly workers: Workers;
@@ -120,9 +124,8 @@ export class Engine {
     }
     if (call.signal) {
       const signal = call.signal;
-      const onAbort = (): void => this.failJob(job, abortErrorFor(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      job.cleanup = () => signal.removeEventListener('abort', onAbort);
+      this.signals.watch(signal, job);
+      job.cleanup = () => this.signals.forget(signal, job);
     }
     this.jobs.add(job);
     this.workers.setKeepAlive(true);
