@@ -85,6 +85,27 @@ describe('task errors', () => {
     assert.deepEqual(results[2]?.ok && results[2].value, 3);
   });
 
+  it('a run() whose input cannot be cloned fails alone among the calls sent with it', async () => {
+    // Calls made together go to a worker in one message; the bad input must not fail the others.
+    const calls = Array.from({ length: 40 }, (_, i) =>
+      pool
+        .run(
+          (i === 7
+            ? { op: 'value', value: () => 'a function' }
+            : { op: 'value', value: i }) as ControlInput,
+        )
+        .then(
+          (value) => value,
+          (error: unknown) => error,
+        ),
+    );
+    const outcomes = await Promise.all(calls);
+    for (const [i, outcome] of outcomes.entries()) {
+      if (i === 7) assert.ok(outcome instanceof DataCloneError, String(outcome));
+      else assert.equal(outcome, i);
+    }
+  });
+
   it('a map rejected for an input that cannot be cloned runs none of its other tasks unaborted', async () => {
     // Each worker is sent its share of the dealt inputs in turn; the bad input rejects the map
     // while that happens. Which share holds it is random, so several rounds: a share sent after

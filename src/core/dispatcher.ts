@@ -2,7 +2,8 @@
  * Dealing inputs to workers. Each turn takes re-runs first, then inputs from the jobs ready to
  * deal, in turn (see jobs.ts), as many as the ready workers have room for in the window (at most
  * MAX_DEAL_PER_TURN): a turn touches only the jobs it deals from. It deals them
- * (see dealing.ts) and sends each worker its share as one message: a batch.
+ * (see dealing.ts) and sends each worker its share of each job as a batch, all of a turn's
+ * batches for a worker in one message.
  */
 import { epochNow } from '../epoch-now.js';
 import { DataCloneError } from '../errors.js';
@@ -109,19 +110,29 @@ export class Dispatcher {
     let dealt = 0;
     for (const segment of segments) dealt += segment.inputs.length;
     const more = dealt === max && total > max;
-    if (open.length === 1) {
-      for (const segment of segments) {
-        if (!segment.job.finished) this.send(open[0]!, segment);
-      }
-      return more;
-    }
+    const shares = this.share(segments, open, room);
+    for (let w = 0; w < open.length; w++) this.sendShares(open[w]!, shares[w]!);
+    return more;
+  }
+
+  /**
+   * Each open worker's shares of the segments: a segment of one input (a run() call) whole, to
+   * the worker dealing picks; a longer one dealt over the workers (see dealing.ts).
+   */
+  private share(segments: Segment[], open: WorkerRecord[], room: number[]): Segment[][] {
+    if (open.length === 1) return [segments];
+    const shares: Segment[][] = open.map(() => []);
     const order = open.map((_, w) => w);
     for (const segment of segments) {
+      const owner = deal(segment.inputs.length, room, order, this.random);
+      if (owner.length === 1) {
+        shares[owner[0]!]!.push(segment);
+        continue;
+      }
       const indices: number[][] = open.map(() => []);
       const inputs: unknown[][] = open.map(() => []);
       const attempts = segment.attempts;
       const shareAttempts = attempts ? open.map((): NonNullable<typeof attempts> => []) : undefined;
-      const owner = deal(segment.inputs.length, room, order, this.random);
       for (let position = 0; position < owner.length; position++) {
         const w = owner[position]!;
         indices[w]!.push(indexOf(segment, position));
@@ -129,10 +140,8 @@ export class Dispatcher {
         inputs[w]!.push(segment.inputs[position]);
       }
       for (let w = 0; w < open.length; w++) {
-        // Sending one worker its share can end the job (a map whose input cannot be cloned
-        // rejects): then the other shares must not run, untracked by anyone.
-        if (inputs[w]!.length === 0 || segment.job.finished) continue;
-        this.send(open[w]!, {
+        if (inputs[w]!.length === 0) continue;
+        shares[w]!.push({
           job: segment.job,
           firstIndex: -1,
           indices: indices[w],
@@ -141,7 +150,32 @@ export class Dispatcher {
         });
       }
     }
-    return more;
+    return shares;
+  }
+
+  /** Send a worker its shares of a turn as one message: a bundle, when there are several. */
+  private sendShares(worker: WorkerRecord, shares: Segment[]): void {
+    // Sending another worker its shares can end a job (a map whose input cannot be cloned
+    // rejects): then its other shares must not run, untracked by anyone.
+    const live = shares.filter((segment) => !segment.job.finished);
+    if (live.length === 0) return;
+    if (live.length === 1) {
+      this.send(worker, live[0]!);
+      return;
+    }
+    const first = this.nextBatchId;
+    this.nextBatchId += live.length;
+    const batches = live.map((_, i) => first + i);
+    const inputs = live.map((segment) => segment.inputs);
+    try {
+      worker.handle.send({ type: 'runs', batches, inputs, sentAt: epochNow() });
+    } catch {
+      // Nothing went: one message each, and send() deals with what fails (a dying worker, an
+      // input that cannot be cloned).
+      for (const segment of live) if (!segment.job.finished) this.send(worker, segment);
+      return;
+    }
+    for (let i = 0; i < live.length; i++) this.track(first + i, worker, live[i]!);
   }
 
   /** Take up to `max` inputs: re-runs first, then the jobs' inputs, in turn. */
