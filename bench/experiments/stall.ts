@@ -83,10 +83,33 @@ async function once(
   );
   console.log('| issued at (s) | calls | timed out | other failures | p50 ms | p99 ms |');
   console.log('|---|---|---|---|---|---|');
+  const stallEnd = stallAt + o.stallMs;
+  let healthyBefore = 0;
+  let bucketsBefore = 0;
+  let healthyFrom: number | undefined;
+  let timedOutAfter = 0;
+  let issuedAfter = 0;
   for (let i = 0; i < buckets.length; i++) {
     const b = buckets[i]!;
     if (b.issued === 0) continue;
     b.latency.sort((x, y) => x - y);
+    const startsAt = i * o.bucketMs;
+    const p50 = b.latency[Math.floor(0.5 * b.latency.length)] ?? Number.POSITIVE_INFINITY;
+    // Healthy: nothing timed out, and the median call well within the timeout (a call waits in
+    // the pool's queue before its timeout starts: an overloaded pool shows here first).
+    const healthy = b.timedOut === 0 && p50 < o.timeout / 2;
+    // Calls issued within a timeout of the stall may be caught by it.
+    if (startsAt + o.bucketMs <= stallAt - o.timeout) {
+      bucketsBefore++;
+      if (healthy) healthyBefore++;
+    }
+    // The last bucket may hold only the calls of the last tick: too few to judge.
+    if (startsAt >= stallEnd && startsAt + o.bucketMs <= end) {
+      timedOutAfter += b.timedOut;
+      issuedAfter += b.issued;
+      if (!healthy) healthyFrom = undefined;
+      else healthyFrom ??= startsAt;
+    }
     const pct = (p: number) =>
       b.latency.length
         ? Math.round(b.latency[Math.min(b.latency.length - 1, Math.floor(p * b.latency.length))]!)
@@ -96,6 +119,13 @@ async function once(
       `| ${((i * o.bucketMs) / 1000).toFixed(1)} | ${b.issued} | ${share} % | ${b.failed} | ${pct(0.5)} | ${pct(0.99)} |`,
     );
   }
+  const recovery =
+    healthyFrom === undefined
+      ? 'never healthy again'
+      : `healthy from ${((healthyFrom - stallEnd) / 1000).toFixed(1)} s after the stall on`;
+  console.log(
+    `\nBefore the stall: ${healthyBefore} of ${bucketsBefore} buckets healthy (no timeout, p50 < timeout / 2). After it: ${recovery}; ${((100 * timedOutAfter) / Math.max(1, issuedAfter)).toFixed(1)} % of the calls issued after it timed out.`,
+  );
 }
 
 const { values } = parseArgs({
