@@ -346,10 +346,14 @@ export class Job {
   }
 
   /**
-   * The job cannot go on (its source threw, its call was aborted, the pool broke): its owner
-   * drops it, its caller hears `error`. Nothing more is settled.
+   * The job cannot go on (its call was aborted, the pool broke): its owner drops it, its caller
+   * hears `error`. Nothing more is settled; a finished job hears nothing.
    */
   fail(error: Error): void {
+    if (!this.finished) this.failNow(error);
+  }
+
+  private failNow(error: Error): void {
     this.owner.failed?.(this, error);
     this.stop();
     this.sink.fail(error);
@@ -360,6 +364,6 @@ export class Job {
     this.exhausted = true;
     // Finished first: a source that threw is not asked to clean up.
     this.finished = true;
-    this.fail(error instanceof Error ? error : new Error(String(error)));
+    this.failNow(error instanceof Error ? error : new Error(String(error)));
   }
 }

@@ -9,8 +9,8 @@
  * waiting for `room` (the window, or its consumer, must make some), waiting for its `source` (an
  * async one is fetching; it says when it has inputs), or `end` (no inputs left to deal; its tasks
  * in flight may still run). A job moves only when `update` looks at it again, which the engine
- * does after each event that may move it: a settle or a consumer's take (room), a fetch
- * (source), a deal.
+ * does after each event that may move it: a settle, a consumer's take or a task gone to wait for
+ * its retry (room), a fetch (source), a deal; and `roomGrew` after the window grows.
  */
 import type { Job } from './job.js';
 
