@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Engine } from './core/engine.js';
-import type { Job } from './core/job.js';
+import type { Job, JobSink } from './core/job.js';
 import { TaskModuleError } from './errors.js';
 import {
   type PoolOptions,
@@ -61,16 +61,10 @@ export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable 
   run(input: InputOf<M>, options?: RunOptions): Promise<OutputOf<M>> {
     const call = this.#call(options);
     return new Promise((resolve, reject) => {
-      this.#engine.submit(
-        [input],
-        {
-          settle: (_index, _input, ok, result) =>
-            ok ? resolve(result as OutputOf<M>) : reject(result),
-          fail: reject,
-          done: () => {},
-        },
-        { ...call, pacedByConsumer: false },
-      );
+      this.#engine.submit([input], new RunSink(resolve, reject), {
+        ...call,
+        pacedByConsumer: false,
+      });
     });
   }
 
@@ -181,6 +175,24 @@ export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable 
       signal: validateSignal(options?.signal),
     };
   }
+}
+
+/**
+ * A `run()`'s sink: its one input settles its promise. An object of a class rather than closures:
+ * a pool may hold hundreds of thousands of calls, and each closure keeps its scope alive.
+ */
+class RunSink<T> implements JobSink {
+  constructor(
+    private readonly resolve: (value: T) => void,
+    readonly fail: (error: Error) => void,
+  ) {}
+
+  settle(_index: number, _input: unknown, ok: boolean, result: unknown): void {
+    if (ok) this.resolve(result as T);
+    else this.fail(result as Error);
+  }
+
+  done(): void {}
 }
 
 const CALL_OPTIONS: ReadonlySet<string> = new Set(['signal', 'timeout']);

@@ -235,12 +235,8 @@ describe('the task table', () => {
     const job = new Job(
       inputs,
       sink,
-      {
-        timeout: Number.POSITIVE_INFINITY,
-        poolWindow: () => 100,
-        pacedByConsumer: false,
-      },
-      () => {},
+      { poolWindow: () => 100, readable: () => {} },
+      { timeout: Number.POSITIVE_INFINITY, pacedByConsumer: false },
     );
     const taken = job.take(inputs.length);
     const tableEvents: TaskTableEvents = {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
@@ -84,6 +85,27 @@ describe('task errors', () => {
     assert.deepEqual(results[2]?.ok && results[2].value, 3);
   });
 
+  it('a run() whose input cannot be cloned fails alone among the calls sent with it', async () => {
+    // Calls made together go to a worker in one message; the bad input must not fail the others.
+    const calls = Array.from({ length: 40 }, (_, i) =>
+      pool
+        .run(
+          (i === 7
+            ? { op: 'value', value: () => 'a function' }
+            : { op: 'value', value: i }) as ControlInput,
+        )
+        .then(
+          (value) => value,
+          (error: unknown) => error,
+        ),
+    );
+    const outcomes = await Promise.all(calls);
+    for (const [i, outcome] of outcomes.entries()) {
+      if (i === 7) assert.ok(outcome instanceof DataCloneError, String(outcome));
+      else assert.equal(outcome, i);
+    }
+  });
+
   it('a map rejected for an input that cannot be cloned runs none of its other tasks unaborted', async () => {
     // Each worker is sent its share of the dealt inputs in turn; the bad input rejects the map
     // while that happens. Which share holds it is random, so several rounds: a share sent after
@@ -147,6 +169,46 @@ describe('task errors', () => {
     assert.ok(error instanceof AbortError);
     assert.equal(error.code, 'ERR_POLYLOOP_ABORTED');
     assert.equal((error.cause as Error).message, 'changed my mind');
+  });
+
+  it('1,000 runs share one signal: no listener-leak warning, and an abort rejects them all', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      const { signal } = controller;
+      // Some run (and wait for their signal), the rest wait for a slot.
+      const runs = Array.from({ length: 1000 }, () =>
+        pool.run({ op: 'wait-abort' }, { signal }).then(
+          () => assert.fail('should reject'),
+          (e: unknown) => e,
+        ),
+      );
+      const listeners = getEventListeners(signal, 'abort').length;
+      controller.abort();
+      assert.ok(listeners <= 1, `one listener for all the calls, not ${listeners}`);
+      for (const error of await Promise.all(runs)) assert.ok(error instanceof AbortError);
+      // A warning is emitted on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(
+        warnings.map((w) => w.name),
+        [],
+      );
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('calls sharing a signal let it go once they have all settled', async () => {
+    const { signal } = new AbortController();
+    const values = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => pool.run({ op: 'value', value: i }, { signal })),
+    );
+    assert.equal(values.length, 50);
+    assert.equal(getEventListeners(signal, 'abort').length, 0);
   });
 
   it('a worker that exits fails its tasks with WorkerCrashedError and is replaced', async () => {

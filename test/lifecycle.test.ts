@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { AbortError, Pool, PoolClosedError, TaskModuleError, TimeoutError } from '../dist/index.js';
+import { IDLE_CHECK_MS } from '../dist/protocol/timing.js';
 import {
   type ControlInput,
   cells,
@@ -11,6 +12,9 @@ import {
   reach,
   release,
 } from './helpers.ts';
+
+/** How long the idle pool is watched. */
+const IDLE_MS = 500;
 
 describe('lifecycle', () => {
   it('close() lets started work finish, then stops the workers', async () => {
@@ -175,6 +179,33 @@ describe('lifecycle', () => {
     assert.equal(child.status, 0, child.stderr);
     assert.match(child.stdout, /\[ 1, 2, 3 \]/);
   });
+
+  for (const backend of ['thread', 'process'] as const) {
+    it(`an idle pool sleeps: nothing wakes a worker without tasks (${backend} backend)`, {
+      skip: process.platform !== 'linux' && 'reads /proc/thread-self (Linux)',
+    }, async () => {
+      // The worker reports how often its thread was woken up. Checking its loop every
+      // IDLE_CHECK_MS while idle would wake it about IDLE_MS / IDLE_CHECK_MS times; a worker
+      // that sleeps is woken only by the second call (and at most a check or two after the
+      // first), however slow the machine.
+      const pool = new Pool(fixture('thread-clock.js'), { workers: 1, backend });
+      try {
+        const clock = () => pool.run(null) as Promise<{ switches: number; cpuNs: number }>;
+        const before = await clock();
+        await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+        const after = await clock();
+        const wakeUps = after.switches - before.switches;
+        const cpuMs = (after.cpuNs - before.cpuNs) / 1e6;
+        const expectedIfPolling = IDLE_MS / IDLE_CHECK_MS;
+        assert.ok(
+          wakeUps < expectedIfPolling / 5,
+          `woken ${wakeUps} times (${cpuMs.toFixed(1)} ms of CPU) in ${IDLE_MS} ms idle`,
+        );
+      } finally {
+        await pool.close();
+      }
+    });
+  }
 
   it('starts its workers when node runs with flags worker threads refuse (--expose-gc, heap size)', () => {
     const script = `

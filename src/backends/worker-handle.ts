@@ -3,7 +3,7 @@
  * messages and learns when the worker is gone. A worker thread (thread.ts) or a child process
  * (process.ts) behind the same interface.
  */
-import type { MainToWorker, WorkerToMain } from '../protocol/messages.js';
+import type { MainToChannel, WorkerToMain } from '../protocol/messages.js';
 
 export interface WorkerExit {
   /** Exit code, if it exited. */
@@ -15,7 +15,7 @@ export interface WorkerExit {
 }
 
 export interface WorkerHandle {
-  send(message: MainToWorker): void;
+  send(message: MainToChannel): void;
   /** Whether this worker keeps the process alive (only while it has work, so a forgotten pool does not hang the program). */
   setKeepAlive(keepAlive: boolean): void;
   /** A child process's pid (its descriptors are its own); undefined for a thread. */

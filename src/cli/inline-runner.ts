@@ -77,7 +77,7 @@ export class InlineRunner {
       },
       abandon: () => {
         // The consumer is gone: pull nothing more, and stop what runs.
-        if (job && !job.finished) job.sink.fail(new AbortError('The stream was abandoned'));
+        if (job && !job.finished) job.fail(new AbortError('The stream was abandoned'));
       },
       endInputs: () => job?.endInputs(),
     });
@@ -124,33 +124,24 @@ export class InlineRunner {
     signal: AbortSignal | undefined,
   ): Job {
     const onAbort = (): void => {
-      if (!job.finished)
-        job.sink.fail(new AbortError('The run was aborted', { cause: signal?.reason }));
+      if (!job.finished) job.fail(new AbortError('The run was aborted', { cause: signal?.reason }));
     };
     const job: Job = new Job(
       inputs,
+      sink,
       {
-        settle: (index, input, ok, result, attempts) =>
-          sink.settle(index, input, ok, result, attempts),
-        fail: (error) => {
+        poolWindow: () => this.options.concurrency,
+        readable: () => this.startReady(job),
+        failed: (_job, error) => {
           job.stop();
           // Its retries will not run: they must not hold the process open either.
           this.retries.retain((waiting) => waiting.job !== job);
           signal?.removeEventListener('abort', onAbort);
           this.abortAll(error);
-          sink.fail(error);
         },
-        done: () => {
-          signal?.removeEventListener('abort', onAbort);
-          sink.done();
-        },
+        done: () => signal?.removeEventListener('abort', onAbort),
       },
-      {
-        timeout: this.options.timeout,
-        poolWindow: () => this.options.concurrency,
-        pacedByConsumer: true,
-      },
-      () => this.startReady(job),
+      { timeout: this.options.timeout, pacedByConsumer: true },
     );
     signal?.addEventListener('abort', onAbort, { once: true });
     job.prefetch();

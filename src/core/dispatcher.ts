@@ -1,7 +1,9 @@
 /**
- * Dealing inputs to workers. Each turn takes re-runs first, then inputs from the jobs in turn, as
- * many as the ready workers have room for in the window (at most MAX_DEAL_PER_TURN), deals them
- * (see dealing.ts) and sends each worker its share as one message: a batch.
+ * Dealing inputs to workers. Each turn takes re-runs first, then inputs from the jobs ready to
+ * deal, in turn (see jobs.ts), as many as the ready workers have room for in the window (at most
+ * MAX_DEAL_PER_TURN): a turn touches only the jobs it deals from. It deals them
+ * (see dealing.ts) and sends each worker its share of each job as a batch, all of a turn's
+ * batches for a worker in one message.
  */
 import { epochNow } from '../epoch-now.js';
 import { DataCloneError } from '../errors.js';
@@ -27,6 +29,9 @@ export class Dispatcher {
   private dispatchAgain = false;
   /** A dispatch turn is queued (inputs left over by the last one, or a consumer took results). */
   private queued = false;
+  private microtaskQueued = false;
+  /** The pool window as of the last turn: jobs that waited for room look again once it grows. */
+  private lastPoolWindow = 0;
 
   constructor(
     private readonly workers: Workers,
@@ -58,6 +63,18 @@ export class Dispatcher {
     }
   }
 
+  /** Dispatch on the next microtask, once however often asked before it runs. */
+  dispatchOnMicrotask(): void {
+    if (this.microtaskQueued) return;
+    this.microtaskQueued = true;
+    queueMicrotask(this.microtaskDispatch);
+  }
+
+  private readonly microtaskDispatch = (): void => {
+    this.microtaskQueued = false;
+    this.dispatch();
+  };
+
   /** Dispatch on a later turn of the event loop, once however often asked. */
   dispatchSoon(): void {
     if (this.queued) return;
@@ -73,6 +90,9 @@ export class Dispatcher {
   /** Returns whether more could be dealt right away (the turn's cap was reached). */
   private dealOnce(): boolean {
     if (this.jobs.size === 0) return false;
+    const poolWindow = this.window.poolWindow();
+    if (poolWindow > this.lastPoolWindow) this.jobs.roomGrew();
+    this.lastPoolWindow = poolWindow;
     const open: WorkerRecord[] = [];
     const room: number[] = [];
     let total = 0;
@@ -90,19 +110,29 @@ export class Dispatcher {
     let dealt = 0;
     for (const segment of segments) dealt += segment.inputs.length;
     const more = dealt === max && total > max;
-    if (open.length === 1) {
-      for (const segment of segments) {
-        if (!segment.job.finished) this.send(open[0]!, segment);
-      }
-      return more;
-    }
+    const shares = this.share(segments, open, room);
+    for (let w = 0; w < open.length; w++) this.sendShares(open[w]!, shares[w]!);
+    return more;
+  }
+
+  /**
+   * Each open worker's shares of the segments: a segment of one input (a run() call) whole, to
+   * the worker dealing picks; a longer one dealt over the workers (see dealing.ts).
+   */
+  private share(segments: Segment[], open: WorkerRecord[], room: number[]): Segment[][] {
+    if (open.length === 1) return [segments];
+    const shares: Segment[][] = open.map(() => []);
     const order = open.map((_, w) => w);
     for (const segment of segments) {
+      const owner = deal(segment.inputs.length, room, order, this.random);
+      if (owner.length === 1) {
+        shares[owner[0]!]!.push(segment);
+        continue;
+      }
       const indices: number[][] = open.map(() => []);
       const inputs: unknown[][] = open.map(() => []);
       const attempts = segment.attempts;
       const shareAttempts = attempts ? open.map((): NonNullable<typeof attempts> => []) : undefined;
-      const owner = deal(segment.inputs.length, room, order, this.random);
       for (let position = 0; position < owner.length; position++) {
         const w = owner[position]!;
         indices[w]!.push(indexOf(segment, position));
@@ -110,10 +140,8 @@ export class Dispatcher {
         inputs[w]!.push(segment.inputs[position]);
       }
       for (let w = 0; w < open.length; w++) {
-        // Sending one worker its share can end the job (a map whose input cannot be cloned
-        // rejects): then the other shares must not run, untracked by anyone.
-        if (inputs[w]!.length === 0 || segment.job.finished) continue;
-        this.send(open[w]!, {
+        if (inputs[w]!.length === 0) continue;
+        shares[w]!.push({
           job: segment.job,
           firstIndex: -1,
           indices: indices[w],
@@ -122,7 +150,37 @@ export class Dispatcher {
         });
       }
     }
-    return more;
+    return shares;
+  }
+
+  /** Send a worker its shares of a turn as one message: a bundle, when there are several. */
+  private sendShares(worker: WorkerRecord, shares: Segment[]): void {
+    // Sending another worker its shares can end a job (a map whose input cannot be cloned
+    // rejects): then its other shares must not run, untracked by anyone.
+    let live = shares.filter((segment) => !segment.job.finished);
+    // Suspects go on their own, flagged for tracking (see worker/task-tracker.ts).
+    if (live.some(hasSuspects)) {
+      for (const segment of live) if (hasSuspects(segment)) this.send(worker, segment);
+      live = live.filter((segment) => !hasSuspects(segment) && !segment.job.finished);
+    }
+    if (live.length === 0) return;
+    if (live.length === 1) {
+      this.send(worker, live[0]!);
+      return;
+    }
+    const first = this.nextBatchId;
+    this.nextBatchId += live.length;
+    const batches = live.map((_, i) => first + i);
+    const inputs = live.map((segment) => segment.inputs);
+    try {
+      worker.handle.send({ type: 'runs', batches, inputs, sentAt: epochNow() });
+    } catch {
+      // Nothing went: one message each, and send() deals with what fails (a dying worker, an
+      // input that cannot be cloned).
+      for (const segment of live) if (!segment.job.finished) this.send(worker, segment);
+      return;
+    }
+    for (let i = 0; i < live.length; i++) this.track(first + i, worker, live[i]!);
   }
 
   /** Take up to `max` inputs: re-runs first, then the jobs' inputs, in turn. */
@@ -149,11 +207,14 @@ export class Dispatcher {
       }
       taken = retries.length;
     }
-    for (let tries = 0; tries < this.jobs.size && taken < max; tries++) {
-      const job = this.jobs.next();
-      if (!job.hasReady()) continue;
+    // Each job served goes to the back of the queue if it still has inputs ready: it takes all
+    // the turn had left, or it leaves the queue, so no job is served twice in a turn.
+    while (taken < max) {
+      const job = this.jobs.nextReady();
+      if (!job) break;
       const firstIndex = job.dispatched;
       const inputs = job.take(max - taken);
+      this.jobs.update(job);
       if (inputs.length > 0) segments.push({ job, firstIndex, inputs });
       taken += inputs.length;
     }
@@ -165,7 +226,7 @@ export class Dispatcher {
     const id = this.nextBatchId++;
     try {
       worker.handle.send(
-        attempts?.some((attempt) => attempt.suspect)
+        hasSuspects(segment)
           ? { type: 'run', batch: id, inputs, sentAt: epochNow(), track: true }
           : { type: 'run', batch: id, inputs, sentAt: epochNow() },
       );
@@ -215,4 +276,9 @@ export class Dispatcher {
     this.timeouts.add(batch, segment.job.timeout);
     this.probe.sent(id, segment.inputs.length);
   }
+}
+
+/** Whether a segment holds re-runs of suspects: tasks to track across awaits. */
+function hasSuspects(segment: Segment): boolean {
+  return segment.attempts?.some((attempt) => attempt.suspect) === true;
 }

@@ -23,11 +23,12 @@ import { reviveError, type SerializedError } from '../protocol/serialize-error.j
 import { STATS_MS } from '../protocol/timing.js';
 import { displayModule, initFailureMessage } from '../task-module.js';
 import type { Inputs, PoolStats } from '../types.js';
+import { AbortSignals } from './abort-signals.js';
 import { CrashRecovery, MAX_START_FAILURES } from './crash-recovery.js';
 import { Dispatcher } from './dispatcher.js';
 import { ErrorRetries } from './error-retries.js';
 import { HangWatch } from './hang-watch.js';
-import { Job, type JobSink } from './job.js';
+import { Job, type JobOwner, type JobSink } from './job.js';
 import { Jobs } from './jobs.js';
 import { DescriptorWatch, mostOpenFiles, openFileLimit } from './open-files.js';
 import { QueueProbe } from './queue-probe.js';
@@ -39,6 +40,9 @@ import { type WorkerRecord, Workers } from './workers.js';
 
 export class Engine {
   private readonly jobs = new Jobs();
+  private readonly signals = new AbortSignals((job, signal) =>
+    this.failJob(job, abortErrorFor(signal)),
+  );
   private readonly counters = new Stats();
   private readonly window: Window;
   private readonly workers: Workers;
@@ -77,7 +81,12 @@ export class Engine {
       drained: () => {
         if (this.jobs.size === 0) this.workers.updateKeepAlive();
       },
-      retry: (batch, offset, error) => this.errorRetries.consider(batch, offset, error),
+      retry: (batch, offset, error) => {
+        const again = this.errorRetries.consider(batch, offset, error);
+        // A retry waiting out its delay holds none of its job's room.
+        if (again) this.jobs.update(batch.job);
+        return again;
+      },
     });
     this.hangWatch = new HangWatch(this.tasks, this.workers, options.maxBlockMs);
     this.timeouts = new Timeouts(this.tasks, this.workers, this.hangWatch);
@@ -109,30 +118,7 @@ export class Engine {
     sink: JobSink,
     call: { timeout: number; signal: AbortSignal | undefined; pacedByConsumer: boolean },
   ): Job {
-    const job = new Job(
-      inputs,
-      {
-        settle: (index, input, ok, result, attempts) => {
-          if (ok) this.counters.done++;
-          else this.counters.failed++;
-          sink.settle(index, input, ok, result, attempts);
-        },
-        fail: (error) => {
-          this.dropJob(job);
-          sink.fail(error);
-        },
-        done: () => {
-          this.forgetJob(job);
-          sink.done();
-        },
-      },
-      {
-        timeout: call.timeout,
-        poolWindow: () => this.window.poolWindow(),
-        pacedByConsumer: call.pacedByConsumer,
-      },
-      () => this.dispatcher.dispatch(),
-    );
+    const job = new Job(inputs, sink, this.jobOwner, call);
     const refusal =
       this.fatal ??
       (this.closed ? closedError(call.pacedByConsumer) : undefined) ??
@@ -144,27 +130,42 @@ export class Engine {
     }
     if (call.signal) {
       const signal = call.signal;
-      const onAbort = (): void => this.failJob(job, abortErrorFor(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      job.cleanup = () => signal.removeEventListener('abort', onAbort);
+      this.signals.watch(signal, job);
+      job.cleanup = () => this.signals.forget(signal, job);
     }
     this.jobs.add(job);
     this.hangWatch.start();
     this.workers.setKeepAlive(true);
     job.prefetch();
     // Dispatch on the next microtask, so the caller holds the job before any of it settles.
-    queueMicrotask(() => this.dispatcher.dispatch());
+    this.dispatcher.dispatchOnMicrotask();
     return job;
   }
+
+  /** What every job tells the engine, before its caller hears the same (one object for all). */
+  private readonly jobOwner: JobOwner = {
+    poolWindow: () => this.window.poolWindow(),
+    readable: (job) => {
+      this.jobs.update(job);
+      this.dispatcher.dispatch();
+    },
+    changed: (job) => this.jobs.update(job),
+    settled: (_job, ok) => {
+      if (ok) this.counters.done++;
+      else this.counters.failed++;
+    },
+    failed: (job) => this.dropJob(job),
+    done: (job) => this.forgetJob(job),
+  };
 
   /**
    * End a job and tell its caller `error`: stop pulling its inputs and fire `ctx.signal` of its
    * tasks still running (its unsettled inputs are not reported one by one).
    */
   failJob(job: Job, error: Error): void {
-    // The job's sink (see submit) drops the job before reporting the failure. A job is active
-    // exactly until it finishes, so this check is O(1).
-    if (!job.finished) job.sink.fail(error);
+    // The job's owner hook (jobOwner.failed) drops the job before its caller hears the failure.
+    // A job is active exactly until it finishes, so this check is O(1).
+    if (!job.finished) job.fail(error);
   }
 
   /** End a job without telling its caller (its consumer is gone, or it already failed). */
@@ -327,7 +328,7 @@ export class Engine {
     if (this.fatal) return;
     this.fatal = error;
     this.workers.rejectWaiters(error);
-    for (const job of this.jobs.snapshot()) job.sink.fail(error);
+    for (const job of this.jobs.snapshot()) job.fail(error);
     for (const worker of this.workers.list) {
       worker.state = 'gone';
       void worker.handle.terminate();

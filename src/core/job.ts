@@ -1,9 +1,12 @@
 /**
  * A job is one `run`, `map` or `stream` call: a lazily pulled input source, and a sink for its
  * settled tasks. It never pulls more inputs than the pool window beyond what its consumer has
- * taken, which is what bounds memory on an endless input stream.
+ * taken, which is what bounds memory on an endless input stream. A pool may hold hundreds of
+ * thousands of jobs at once (one per `run()`): a job holds no closure of its own, and tells its
+ * owner (the engine) through one object shared by all its jobs.
  */
 import type { Inputs } from '../types.js';
+import type { JobEntry } from './jobs.js';
 
 export interface JobSink {
   /**
@@ -19,14 +22,31 @@ export interface JobSink {
 
 export interface JobOptions {
   readonly timeout: number;
+  /** Whether the consumer says when it took a result (a stream); otherwise settling releases it. */
+  readonly pacedByConsumer: boolean;
+}
+
+/** What the owner of many jobs hears from each: each hook before the job's sink hears the same. */
+export interface JobOwner {
   /**
    * The most inputs pulled and not yet released: the pool window (every worker's window). Read
    * each time: the window grows.
    */
-  readonly poolWindow: () => number;
-  /** Whether the consumer says when it took a result (a stream); otherwise settling releases it. */
-  readonly pacedByConsumer: boolean;
+  poolWindow(): number;
+  /** An async source has new inputs ready. */
+  readable(job: Job): void;
+  /**
+   * After a settle, a release or `endInputs`: the job's room, its undealt inputs or whether it
+   * has any left may have changed (see Jobs.update).
+   */
+  changed?(job: Job): void;
+  settled?(job: Job, ok: boolean): void;
+  failed?(job: Job, error: Error): void;
+  done?(job: Job): void;
 }
+
+/** The buffer of a job over an array, which never buffers: shared, always empty. */
+const NO_BUFFER: unknown[] = [];
 
 /** The most inputs an async source fetches ahead of the dispatcher's demand (within the window). */
 const ASYNC_PREFETCH = 256;
@@ -49,8 +69,9 @@ export class Job {
   /** Results the consumer has taken (a stream) or that settled (run, map). */
   released = 0;
   finished = false;
+  /** Where the engine's Jobs files this job (Jobs' own record; see jobs.ts). */
+  entry: JobEntry | undefined = undefined;
 
-  private readonly poolWindow: () => number;
   private readonly pacedByConsumer: boolean;
   /** Arrays are read by index: no iterator result object per input on the hot path. */
   private readonly array: readonly unknown[] | undefined;
@@ -59,20 +80,19 @@ export class Job {
   private exhausted = false;
   /** endInputs() was called: nothing more is taken, even from the buffer. */
   private inputsEnded = false;
-  private readonly buffer: unknown[] = [];
+  private readonly buffer: unknown[];
   private fetching = false;
   private notifyQueued = false;
 
   constructor(
     inputs: Inputs<unknown>,
-    readonly sink: JobSink,
+    private readonly sink: JobSink,
+    private readonly owner: JobOwner,
     options: JobOptions,
-    /** Called when an async source has new inputs ready. */
-    private readonly onReadable: () => void,
   ) {
     this.timeout = options.timeout;
-    this.poolWindow = options.poolWindow;
     this.pacedByConsumer = options.pacedByConsumer;
+    this.buffer = Array.isArray(inputs) ? NO_BUFFER : [];
     if (Array.isArray(inputs)) {
       this.array = inputs;
     } else if (typeof (inputs as Iterable<unknown>)?.[Symbol.iterator] === 'function') {
@@ -91,7 +111,7 @@ export class Job {
    * of the consumer than the window.
    */
   private room(): number {
-    const window = this.poolWindow();
+    const window = this.owner.poolWindow();
     const waiting = Math.min(this.retryWaiting, window);
     return window - (this.dispatched - this.released - waiting);
   }
@@ -103,13 +123,28 @@ export class Job {
 
   /** Whether `take` could return something right now. */
   hasReady(): boolean {
-    if (this.finished || this.inputsEnded || this.room() <= 0) return false;
-    if (this.async) {
+    return this.holdUp() === 'none';
+  }
+
+  /**
+   * What keeps `take` from returning something right now: nothing, the room (the window, or a
+   * consumer behind), the source (an async one fetching), or the end of the inputs (for good).
+   */
+  holdUp(): 'none' | 'room' | 'source' | 'end' {
+    if (this.finished || this.inputsEnded) return 'end';
+    if (this.exhausted && this.buffer.length === 0) return 'end';
+    if (this.room() <= 0) return 'room';
+    if (this.async && this.buffer.length === 0) {
       // The window may have grown since the buffer was last filled.
-      if (this.buffer.length === 0) this.prefetch();
-      return this.buffer.length > 0;
+      this.prefetch();
+      return this.buffer.length > 0 ? 'none' : 'source';
     }
-    return !this.exhausted || this.buffer.length > 0;
+    return 'none';
+  }
+
+  /** Inputs pulled from the source and not yet taken (fetched ahead, or peeked at). */
+  get undealt(): number {
+    return this.buffer.length;
   }
 
   /** Take up to `max` inputs (fewer, or none, if the source has fewer ready). */
@@ -216,7 +251,7 @@ export class Job {
     this.notifyQueued = true;
     setImmediate(() => {
       this.notifyQueued = false;
-      if (!this.finished) this.onReadable();
+      if (!this.finished) this.owner.readable(this);
     });
   }
 
@@ -231,10 +266,16 @@ export class Job {
     this.buffer.length = 0;
     this.closeSource();
     this.checkDone();
+    this.owner.changed?.(this);
   }
 
   /** The consumer took results: there may be room to pull more. */
   release(count: number): void {
+    this.releaseQuietly(count);
+    this.owner.changed?.(this);
+  }
+
+  private releaseQuietly(count: number): void {
     this.released += count;
     if (this.async) this.prefetch();
     else if (this.inFlight === 0 && this.pacedByConsumer) {
@@ -246,10 +287,12 @@ export class Job {
   /** A task of this job settled. */
   settle(index: number, input: unknown, ok: boolean, result: unknown, attempts = 1): void {
     this.inFlight--;
-    if (!this.pacedByConsumer) this.release(1);
+    if (!this.pacedByConsumer) this.releaseQuietly(1);
+    this.owner.settled?.(this, ok);
     this.sink.settle(index, input, ok, result, attempts);
     if (this.inFlight === 0) this.peekEnd();
     this.checkDone();
+    this.owner.changed?.(this);
   }
 
   /**
@@ -278,6 +321,7 @@ export class Job {
   checkDone(): void {
     if (this.finished || !this.exhausted || this.inFlight > 0 || this.buffer.length > 0) return;
     this.finished = true;
+    this.owner.done?.(this);
     this.sink.done();
   }
 
@@ -301,10 +345,25 @@ export class Job {
     }
   }
 
+  /**
+   * The job cannot go on (its call was aborted, the pool broke): its owner drops it, its caller
+   * hears `error`. Nothing more is settled; a finished job hears nothing.
+   */
+  fail(error: Error): void {
+    if (!this.finished) this.failNow(error);
+  }
+
+  private failNow(error: Error): void {
+    this.owner.failed?.(this, error);
+    this.stop();
+    this.sink.fail(error);
+  }
+
   private failSource(error: unknown): void {
     if (this.finished) return;
     this.exhausted = true;
+    // Finished first: a source that threw is not asked to clean up.
     this.finished = true;
-    this.sink.fail(error instanceof Error ? error : new Error(String(error)));
+    this.failNow(error instanceof Error ? error : new Error(String(error)));
   }
 }

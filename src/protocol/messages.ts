@@ -41,6 +41,21 @@ export type MainToWorker =
   /** No more tasks will come: exit once the last result is flushed. */
   | { readonly type: 'close' };
 
+/**
+ * The 'run' messages of one dealing turn to one worker, as one message: the worker's channel
+ * hands them over one by one. Many jobs of one input each (run() calls) then cost the main
+ * thread one message per worker and turn, not one per call.
+ */
+export interface RunBundle {
+  readonly type: 'runs';
+  readonly batches: number[];
+  readonly inputs: unknown[][];
+  readonly sentAt: number;
+}
+
+/** What travels to a worker: a message for its runtime, or a bundle of them. */
+export type MainToChannel = MainToWorker | RunBundle;
+
 export type WorkerToMain =
   | { readonly type: 'ready' }
   /** Busy, but its event loop turns: not hung. */
@@ -87,7 +102,7 @@ export type InitFailure = 'import' | 'no-default-export' | 'setup';
 // and worker/channel.ts), never through the engine.
 
 /** What the process backend sends a child: first its init, then the shared messages. */
-export type MainToChild = MainToWorker | { readonly type: 'init'; readonly init: WorkerInit };
+export type MainToChild = MainToChannel | { readonly type: 'init'; readonly init: WorkerInit };
 
 /** A child process's last words before an uncaught error kills it, so its exit can name it. */
 export interface CrashMessage {

@@ -1,7 +1,9 @@
 /**
  * What a worker with tasks tells the pool about its load, from one check of its event loop every
  * `idleCheckMs`: 'idle' when its tasks wait on I/O (the pool may send more), 'alive' when it is
- * busy but turning (the pool must not take it for blocked), and 'stats' every `statsMs`.
+ * busy but turning (the pool must not take it for blocked), and 'stats' every `statsMs`. The
+ * checks run only while the worker has tasks, and until the report after its last one is out:
+ * an idle worker's loop sleeps, with no timer to wake it.
  */
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { Histogram } from '../histogram.js';
@@ -21,6 +23,9 @@ export class LoadReport {
   private lastUtilization: EventLoopUtilization = performance.eventLoopUtilization();
   /** When the last 'idle' or 'alive' went out. */
   private lastPost = 0;
+  /** How often to check (set by start); the checks' timer while they run. */
+  private idleCheckMs: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly channel: Channel,
@@ -29,13 +34,23 @@ export class LoadReport {
     private readonly running: () => number,
   ) {}
 
+  /** The worker is ready for tasks: check every `idleCheckMs` whenever it has some. */
   start(idleCheckMs: number): void {
-    setInterval(this.check, idleCheckMs).unref();
+    this.idleCheckMs = idleCheckMs;
+    if (this.finalStatsDue) this.startChecks();
   }
 
   /** New tasks arrived: a report is due, even if they all end before the next check. */
   tasksArrived(): void {
     this.finalStatsDue = true;
+    this.startChecks();
+  }
+
+  private startChecks(): void {
+    if (this.timer || this.idleCheckMs === undefined) return;
+    // The first check measures the loop from now, not over the idle time before.
+    this.lastUtilization = performance.eventLoopUtilization();
+    this.timer = setInterval(this.check, this.idleCheckMs).unref();
   }
 
   /**
@@ -51,7 +66,14 @@ export class LoadReport {
     if ((running > 0 || this.finalStatsDue) && time - this.lastStats >= this.statsMs) {
       this.postStats(now, time, running);
     }
-    if (running === 0) return;
+    if (running === 0) {
+      // No task, and the report after the last one is out: nothing to check until tasks come.
+      if (!this.finalStatsDue) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+      return;
+    }
     if (utilization < IDLE_UTILIZATION) {
       this.channel.post({ type: 'idle' });
       this.lastPost = time;
