@@ -1,15 +1,15 @@
-import { describeThrown } from './protocol/serialize-error.js';
+import { clip, readCause, readMessage } from './protocol/serialize-error.js';
 
 const MAX_CAUSES = 8;
 
 /** "message: its cause's message: its cause's message", each first line once, on one line. */
 export function messageWithCauses(error: unknown): string {
   let text = firstLine(error);
-  let cause = causeOf(error);
+  let cause = readCause(error);
   for (let depth = 0; cause !== undefined && depth < MAX_CAUSES; depth++) {
     const message = firstLine(cause);
     if (message !== '' && !text.includes(message)) text += `: ${message}`;
-    cause = causeOf(cause);
+    cause = readCause(cause);
   }
   return text;
 }
@@ -26,31 +26,16 @@ export function codeInChain(error: unknown): string | undefined {
       code = (current as { code?: unknown } | null)?.code;
     } catch {}
     if (typeof code === 'string' && code !== '') return code;
-    current = causeOf(current);
+    current = readCause(current);
   }
   return undefined;
 }
 
-// Both read defensively: with --workers 0 the task's own error object (getters and all) is read.
-function causeOf(error: unknown): unknown {
-  try {
-    return error instanceof Error ? error.cause : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
+// Messages and causes are read as a worker reads them (never throwing; a thrown { code, message }
+// reads as its message; what cannot be read says why): with --workers 0 the task's own error is
+// read here, getters, Proxies and all. Clipped: joined, huge ones overflow V8's longest string.
 function firstLine(error: unknown): string {
-  let message: string;
-  try {
-    // A thrown plain object ({ code, message }) reads as its message, as it does from a worker.
-    const own = (error as { message?: unknown } | null)?.message;
-    message =
-      error instanceof Error || typeof own === 'string' ? String(own) : describeThrown(error);
-  } catch {
-    message = '(its message could not be read)';
-  }
-  return message.split('\n', 1)[0]!;
+  return clip(readMessage(error).split('\n', 1)[0]!);
 }
 
 /**
