@@ -38,8 +38,9 @@ export type Fault = 'own' | 'other' | 'unknown';
 
 /** The attempts after one more run cut short. */
 export function nextAttempts(attempts: Attempts, fault: Fault): Attempts {
+  // A culprit named while tracked stays tracked: after an await it could not be named otherwise.
+  if (fault === 'own') return { ...attempts, counted: attempts.counted + 1 };
   const suspect = fault === 'unknown';
-  if (fault === 'own') return { ...attempts, counted: attempts.counted + 1, suspect };
   const free = attempts.free + 1;
   return free >= FREE_RERUNS_PER_ATTEMPT
     ? { ...attempts, counted: attempts.counted + 1, free: 0, suspect }

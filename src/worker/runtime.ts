@@ -197,12 +197,25 @@ export class WorkerRuntime {
     } finally {
       if (syncTask) syncTask[SYNC_TASK_BATCH] = NO_TASK;
     }
-    // Plain values settle without a promise round trip; thenables are awaited.
-    if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') {
-      (result as PromiseLike<unknown>).then(
-        (value) => this.succeed(id, batch, offset, value),
-        (error) => this.fail(id, batch, offset, error),
-      );
+    // Plain values settle without a promise round trip; thenables are awaited. Reading `then`
+    // may throw (a Proxy, a getter): that is the task's failure, not the worker's.
+    let then: unknown;
+    try {
+      then = result !== null ? (result as PromiseLike<unknown>)?.then : undefined;
+    } catch (error) {
+      this.fail(id, batch, offset, error);
+      return;
+    }
+    if (typeof then === 'function') {
+      try {
+        then.call(
+          result,
+          (value: unknown) => this.succeed(id, batch, offset, value),
+          (error: unknown) => this.fail(id, batch, offset, error),
+        );
+      } catch (error) {
+        this.fail(id, batch, offset, error);
+      }
     } else {
       this.succeed(id, batch, offset, result);
     }
