@@ -188,7 +188,7 @@ interface Fight {
   readonly message: string | RegExp;
   /** The task's error class: TaskError unless said. */
   readonly error?: typeof TaskError | typeof DataCloneError;
-  /** Returned synchronously, it is a DataCloneError-free TaskError: see the test below. */
+  /** Run after an await only here; the synchronous return has its own test below. */
   readonly afterAwaitOnly?: boolean;
   readonly check?: (cause: Cause) => void;
 }
