@@ -8,7 +8,7 @@ import type { CrashMessage, WorkerInit } from '../protocol/messages.js';
 import { serializeError } from '../protocol/serialize-error.js';
 import { type Channel, processChannel, threadChannel } from './channel.js';
 import { WorkerRuntime } from './runtime.js';
-import { reportSyncTaskOnExit, startWatchdog } from './watchdog.js';
+import { reportOnPipe, reportSyncTaskOnExit, startWatchdog } from './watchdog.js';
 
 const onThread = !isMainThread && parentPort !== null;
 if (onThread) {
@@ -17,7 +17,7 @@ if (onThread) {
   const channel: Channel = processChannel((init) => {
     const syncTask = startWatchdog();
     reportSyncTaskOnExit(syncTask);
-    void new WorkerRuntime(channel, { ...init, syncTask }).start();
+    void new WorkerRuntime(channel, { ...init, syncTask }, reportOnPipe).start();
   });
   // Tell the pool why this process is about to die, so the task's error can name the cause.
   const crash = (error: unknown): void => {

@@ -66,6 +66,8 @@ export class WorkerRuntime {
   constructor(
     private readonly channel: Channel,
     private readonly init: WorkerInit,
+    /** A child process's way to tell the pool which suspect runs (see task-tracker.ts). */
+    private readonly reportSuspect?: (batch: number, offset: number) => void,
   ) {
     this.load = new LoadReport(channel, STATS_MS, () => this.running);
   }
@@ -121,7 +123,9 @@ export class WorkerRuntime {
       running: n,
       tracked,
     };
-    if (tracked && this.init.syncTask) this.tracker ??= new TaskTracker(this.init.syncTask);
+    if (tracked && this.init.syncTask) {
+      this.tracker ??= new TaskTracker(this.init.syncTask, this.reportSuspect);
+    }
     this.batches.set(id, batch);
     this.running += n;
     this.load.tasksArrived();

@@ -27,13 +27,22 @@ export class TaskTracker {
       if (suspect) this.note(suspect);
     },
     after: () => {
-      if (this.context.getStore()) this.cell[SYNC_TASK_BATCH] = NO_TASK;
+      if (!this.context.getStore()) return;
+      this.cell[SYNC_TASK_BATCH] = NO_TASK;
+      this.report?.(NO_TASK, NO_TASK);
     },
   });
   /** Suspects running now: the hook is on while there are any. */
   private running = 0;
 
-  constructor(private readonly cell: Int32Array) {
+  /**
+   * `report`: a child process's line to the pool (its cell is its own memory): a death that gives
+   * no last word (out of memory) is then still pinned on the suspect that was running.
+   */
+  constructor(
+    private readonly cell: Int32Array,
+    private readonly report?: (batch: number, offset: number) => void,
+  ) {
     // Runs before the worker dies of the error, in the context the error came from.
     process.on('uncaughtExceptionMonitor', () => {
       const suspect = this.context.getStore();
@@ -55,5 +64,6 @@ export class TaskTracker {
   private note(suspect: Suspect): void {
     this.cell[SYNC_TASK_BATCH] = suspect.batch;
     this.cell[SYNC_TASK_OFFSET] = suspect.offset;
+    this.report?.(suspect.batch, suspect.offset);
   }
 }

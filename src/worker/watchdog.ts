@@ -75,3 +75,12 @@ export function reportSyncTaskOnExit(syncTask: Int32Array): void {
     }
   });
 }
+
+/** Tell the pool, on the watchdog's pipe, which task (a suspect) the main thread is in now. */
+export function reportOnPipe(batch: number, offset: number): void {
+  try {
+    writeSync(WATCHDOG_FD, formatWatchdogLine(batch, offset));
+  } catch {
+    // The pool is gone.
+  }
+}
