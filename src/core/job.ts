@@ -116,11 +116,6 @@ export class Job {
     return window - (this.dispatched - this.released - waiting);
   }
 
-  /** Whether inputs are left to deal, now or once pulled (room or not). */
-  hasMoreInputs(): boolean {
-    return !this.finished && !this.inputsEnded && (!this.exhausted || this.buffer.length > 0);
-  }
-
   /** Whether `take` could return something right now. */
   hasReady(): boolean {
     return this.holdUp() === 'none';
