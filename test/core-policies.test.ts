@@ -159,40 +159,48 @@ describe('the window', () => {
 
 describe('attempts', () => {
   it('a counted attempt adds one and keeps the free re-runs', () => {
-    const once = nextAttempts(NO_ATTEMPTS, 'other');
+    const once = nextAttempts(NO_ATTEMPTS, 'unknown');
     assert.deepEqual(nextAttempts(once, 'own'), {
       counted: 1,
       free: 1,
       errors: 0,
       overAdmitted: 0,
-      suspect: false,
+      suspect: true,
     });
   });
 
-  it('a death nobody can pin on a task is free, and makes a suspect', () => {
+  it('a death nobody can pin on a task is free, and makes a suspect for good', () => {
     const suspect = nextAttempts(NO_ATTEMPTS, 'unknown');
     assert.deepEqual(suspect, { counted: 0, free: 1, errors: 0, overAdmitted: 0, suspect: true });
-    assert.equal(nextAttempts(suspect, 'other').suspect, false, 'cleared once another is named');
+    assert.equal(nextAttempts(suspect, 'other'), suspect, 'another named: nothing changes');
+    assert.equal(nextAttempts(suspect, 'tracked'), suspect, 'tracked and not named: not it');
   });
 
-  it(`every ${FREE_RERUNS_PER_ATTEMPT} free re-runs count as one attempt`, () => {
+  it('re-runs for a named culprit are free without limit', () => {
+    let attempts = NO_ATTEMPTS;
+    for (let i = 0; i < 10 * FREE_RERUNS_PER_ATTEMPT; i++)
+      attempts = nextAttempts(attempts, 'other');
+    assert.deepEqual(attempts, NO_ATTEMPTS);
+  });
+
+  it(`every ${FREE_RERUNS_PER_ATTEMPT} re-runs for anonymous deaths count as one attempt`, () => {
     let attempts = NO_ATTEMPTS;
     for (let i = 1; i < FREE_RERUNS_PER_ATTEMPT; i++) {
-      attempts = nextAttempts(attempts, 'other');
+      attempts = nextAttempts(attempts, 'unknown');
       assert.deepEqual(attempts, {
         counted: 0,
         free: i,
         errors: 0,
         overAdmitted: 0,
-        suspect: false,
+        suspect: true,
       });
     }
-    assert.deepEqual(nextAttempts(attempts, 'other'), {
+    assert.deepEqual(nextAttempts(attempts, 'unknown'), {
       counted: 1,
       free: 0,
       errors: 0,
       overAdmitted: 0,
-      suspect: false,
+      suspect: true,
     });
   });
 
@@ -210,7 +218,7 @@ describe('attempts', () => {
       for (let step = 0; step < 40; step++) {
         const counted = random() < 0.3;
         float = floatNext(float, counted);
-        pair = nextAttempts(pair, counted ? 'own' : 'other');
+        pair = nextAttempts(pair, counted ? 'own' : 'unknown');
         assert.equal(pair.counted, Math.floor(float));
       }
     }

@@ -158,9 +158,30 @@ describe('crashed and hung workers', () => {
     }
   });
 
-  it('a task restarted again and again through no fault of its own is not restarted forever', async () => {
-    // retries: 0. Each killer dies in its synchronous part, so the bystander's re-runs are free:
-    // free, but every 8 of them count as an attempt, or a stream of killers would keep it going.
+  it('a task restarted again and again for named killers is never charged', async () => {
+    // retries: 0. Each killer dies in its synchronous part, named: the bystander's re-runs are
+    // free however many there are (each killer's deaths are bounded by its own retries).
+    const pool = new Pool(fixture('control.js'), { workers: 1, retries: 0 });
+    const shared = cells();
+    try {
+      const bystander = pool.run(gatedInputs(1, shared)[0]!);
+      for (let run = 1; run <= 12; run++) {
+        await reach(shared, 0, run); // the bystander is running (again)
+        await assert.rejects(pool.run({ op: 'exit-every-time', cells: shared, slot: 3 }));
+      }
+      await reach(shared, 0, 13);
+      release(shared, 1);
+      assert.equal(await bystander, 0);
+    } finally {
+      release(shared, 1);
+      await pool.close();
+    }
+  });
+
+  it('a task beside a stream of deaths nobody is named for is not restarted forever', async () => {
+    // retries: 0. The killer ends its worker from code outside any task, after an await, once
+    // the bystander's run of the same number is in flight: each death is anonymous, so both run
+    // again as suspects, and every 8 such re-runs count one attempt.
     const pool = new Pool(fixture('control.js'), { workers: 1, retries: 0 });
     const shared = cells();
     try {
@@ -168,15 +189,18 @@ describe('crashed and hung workers', () => {
         () => 'settled with a value',
         (error: unknown) => error,
       );
-      for (let run = 1; run <= 8; run++) {
-        await reach(shared, 0, run); // the bystander is running (again)
-        await assert.rejects(pool.run({ op: 'exit-every-time', cells: shared, slot: 3 }));
-      }
+      const killer = pool.run({ op: 'exit-from-outside', cells: shared, slot: 3 }).then(
+        () => 'settled with a value',
+        (error: unknown) => error,
+      );
       const outcome = await Promise.race([
         bystander,
         reach(shared, 0, 9).then(() => 'ran a 9th time'),
       ]);
       assert.ok(outcome instanceof WorkerCrashedError, String(outcome));
+      assert.match(outcome.message, /exited with code 6/);
+      assert.ok((await killer) instanceof WorkerCrashedError);
+      assert.equal(Atomics.load(shared, 0), 8);
     } finally {
       release(shared, 1); // so a failing run still lets close() end
       await pool.close();

@@ -89,14 +89,20 @@ export class CrashRecovery {
     const culpritBatch = replaced ? NO_TASK : worker.syncTask[SYNC_TASK_BATCH]!;
     const culpritOffset = worker.syncTask[SYNC_TASK_OFFSET]!;
     // Nobody to blame, and one task there: it was alone, so it did it.
-    const alone = !replaced && culpritBatch === NO_TASK && unsettledCount(worker, this.tasks) === 1;
+    const unnamed = replaced ? worker.silence.replacedFor === 'unknown' : culpritBatch === NO_TASK;
+    const there = unnamed ? census(worker, this.tasks) : undefined;
+    const alone = !replaced && there?.unsettled === 1;
+    // Nobody named, with every task there tracked: the death came from no task's code (a kill
+    // from outside, setup's timers) and counts toward the backstop for all.
+    const allTracked = there !== undefined && there.suspects === there.unsettled;
     this.tasks.clearWorker(worker, (batch, offset) => {
+      const before = batch.attempts?.[offset] ?? NO_ATTEMPTS;
       let fault: Fault;
-      if (replaced) fault = worker.silence.replacedFor;
-      else if (alone) fault = 'own';
-      else if (culpritBatch === NO_TASK) fault = 'unknown';
+      if (alone) fault = 'own';
+      else if (unnamed) fault = before.suspect && !allTracked ? 'tracked' : 'unknown';
+      else if (replaced) fault = 'other';
       else fault = batch.id === culpritBatch && offset === culpritOffset ? 'own' : 'other';
-      const attempts = nextAttempts(batch.attempts?.[offset] ?? NO_ATTEMPTS, fault);
+      const attempts = nextAttempts(before, fault);
       if (attempts.counted > this.retries) {
         this.tasks.settleLost(batch, offset, error);
       } else {
@@ -108,11 +114,17 @@ export class CrashRecovery {
   }
 }
 
-/** Tasks its callers still wait for on the worker. */
-function unsettledCount(worker: WorkerRecord, tasks: TaskTable): number {
-  let count = 0;
-  for (const batch of worker.tasks.batches.values()) count += tasks.unsettledOffsets(batch).length;
-  return count;
+/** Tasks its callers still wait for on the worker, and the suspects among them. */
+function census(worker: WorkerRecord, tasks: TaskTable): { unsettled: number; suspects: number } {
+  let unsettled = 0;
+  let suspects = 0;
+  for (const batch of worker.tasks.batches.values()) {
+    for (const offset of tasks.unsettledOffsets(batch)) {
+      unsettled++;
+      if (batch.attempts?.[offset]?.suspect) suspects++;
+    }
+  }
+  return { unsettled, suspects };
 }
 
 export function describeExit(exit: WorkerExit): string {

@@ -190,11 +190,16 @@ export class WorkerRuntime {
       syncTask[SYNC_TASK_BATCH] = id;
       syncTask[SYNC_TASK_OFFSET] = offset;
     }
+    // While suspects run here, every task started beside them is tracked too: a culprit among
+    // them would otherwise kill the worker unnamed, and the suspects with it, again.
+    const tracker = this.tracker;
     try {
-      result =
-        batch.tracked && this.tracker
-          ? this.tracker.run(id, offset, () => this.taskFn(input, ctx))
-          : this.taskFn(input, ctx);
+      if (tracker && (batch.tracked || tracker.busy)) {
+        ctx.tracked = true;
+        result = tracker.run(id, offset, batch.tracked, () => this.taskFn(input, ctx));
+      } else {
+        result = this.taskFn(input, ctx);
+      }
     } catch (error) {
       this.fail(id, batch, offset, error);
       return;
@@ -230,7 +235,7 @@ export class WorkerRuntime {
     if (ctx !== undefined && ctx.started >= 0)
       this.load.runTimes.add(performance.now() - ctx.started);
     batch.contexts[offset] = undefined;
-    if (batch.tracked) this.tracker?.ended();
+    if (ctx?.tracked) this.tracker?.ended(batch.tracked);
     this.running--;
     if (--batch.running === 0) this.batches.delete(id);
   }

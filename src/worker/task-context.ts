@@ -4,6 +4,8 @@ import type { TaskContext } from '../types.js';
 export class Context implements TaskContext {
   controller: AbortController | undefined;
   abortReason: Error | undefined;
+  /** It runs inside the tracker's context (see task-tracker.ts). */
+  tracked = false;
   constructor(
     readonly workerId: number,
     /** performance.now() when the task started, if its run time is sampled (else -1). */

@@ -6,7 +6,9 @@
  * AsyncLocalStorage context while an async hook notes, before every callback of a suspect (a
  * continuation, a timer, a tick), its task in the cell — so an endless loop, a process.exit() or
  * an allocation past the heap limit there names its task, as in a synchronous part. An uncaught
- * error or unhandled rejection names the suspect whose context it came from.
+ * error or unhandled rejection names the suspect whose context it came from. Tasks started beside
+ * suspects are tracked too (not named suspects, but named culprits if they do it): else a culprit
+ * among them would kill the worker unnamed, and take the suspects down with it again.
  *
  * Cost: none on a worker running no suspects (the hook is off); while it runs some, an async hook
  * call per callback of every task on it — for the few re-runs a crash brings, not for every task.
@@ -32,8 +34,10 @@ export class TaskTracker {
       this.report?.(NO_TASK, NO_TASK);
     },
   });
-  /** Suspects running now: the hook is on while there are any. */
-  private running = 0;
+  /** Tracked tasks running now: the hook is on while there are any. */
+  private tracked = 0;
+  /** Suspects among them: while there are any, every task started is tracked. */
+  private suspects = 0;
 
   /**
    * `report`: a child process's line to the pool (its cell is its own memory): a death that gives
@@ -50,15 +54,22 @@ export class TaskTracker {
     });
   }
 
-  /** Run a suspect's task function in its context. */
-  run<T>(batch: number, offset: number, task: () => T): T {
-    if (this.running++ === 0) this.hook.enable();
+  /** Whether suspects run now (and so every task started is tracked). */
+  get busy(): boolean {
+    return this.suspects > 0;
+  }
+
+  /** Run a task function in its context. */
+  run<T>(batch: number, offset: number, suspect: boolean, task: () => T): T {
+    if (this.tracked++ === 0) this.hook.enable();
+    if (suspect) this.suspects++;
     return this.context.run({ batch, offset }, task);
   }
 
-  /** A suspect ended. */
-  ended(): void {
-    if (--this.running === 0) this.hook.disable();
+  /** A tracked task ended. */
+  ended(suspect: boolean): void {
+    if (suspect) this.suspects--;
+    if (--this.tracked === 0) this.hook.disable();
   }
 
   private note(suspect: Suspect): void {
