@@ -136,21 +136,25 @@ describe('polyloop over BullMQ', { skip }, () => {
       ...queueArgs('errors'),
       '-i',
       input,
+      '--chunk',
+      '1',
       '--attempts',
       '2',
       '--backoff',
       '1',
     ]);
-    assert.match(first.stderr, /31 inputs, 31 added/);
+    assert.match(first.stderr, /31 inputs in 31 jobs, 31 added/);
     const again = await succeeds([
       'enqueue',
       ...queueArgs('errors'),
       '-i',
       input,
+      '--chunk',
+      '1',
       '--attempts',
       '2',
     ]);
-    assert.match(again.stderr, /31 inputs, 0 added \(31 were already in the queue\)/);
+    assert.match(again.stderr, /31 inputs in 31 jobs, 0 added \(31 were already in the queue\)/);
     const queue = inspect('errors');
     assert.equal((await queue.getJobCounts('waiting')).waiting, 31);
 
@@ -191,7 +195,8 @@ describe('polyloop over BullMQ', { skip }, () => {
     assert.equal((await queue.getJob('input-31'))?.attemptsMade, 1);
 
     // `worker --retry-errors` decides in place of the jobs' own attempts (1 here), as `run` does.
-    await succeeds(['enqueue', ...queueArgs('worker-retries'), '-i', input, '--attempts', '1']);
+    const oneJobEach = ['--chunk', '1', '--attempts', '1'];
+    await succeeds(['enqueue', ...queueArgs('worker-retries'), '-i', input, ...oneJobEach]);
     await succeeds([
       'worker',
       TASK,
@@ -208,7 +213,7 @@ describe('polyloop over BullMQ', { skip }, () => {
     assert.equal((await inspect('worker-retries').getJob('input-4'))?.attemptsMade, 2);
   });
 
-  it('a machine killed mid-run: its jobs run on the other, and every index is collected once', async () => {
+  it('one job per input: a machine killed mid-run, its jobs run on the other, every index once', async () => {
     const count = 120;
     const name = 'kill';
     const output = join(dir, 'kill-out.jsonl');
@@ -227,7 +232,7 @@ describe('polyloop over BullMQ', { skip }, () => {
       'kill.jsonl',
       Array.from({ length: count }, (_, n) => ({ n, ms: 250 })),
     );
-    await succeeds(['enqueue', ...queueArgs(name), '-i', input]);
+    await succeeds(['enqueue', ...queueArgs(name), '-i', input, '--chunk', '1']);
     // Short locks so the dead machine's jobs come back in seconds; many allowed stalls so a
     // busy machine missing a renewal cannot fail a job.
     const machine = (id: string) =>
@@ -278,7 +283,7 @@ describe('polyloop over BullMQ', { skip }, () => {
       'graceful.jsonl',
       Array.from({ length: 40 }, (_, n) => ({ n, ms: 300 })),
     );
-    await succeeds(['enqueue', ...queueArgs(name), '-i', input]);
+    await succeeds(['enqueue', ...queueArgs(name), '-i', input, '--chunk', '1']);
     const worker = cli([
       'worker',
       TASK,
@@ -315,7 +320,7 @@ describe('polyloop over BullMQ', { skip }, () => {
       Array.from({ length: 8 }, (_, n) => ({ n, ms: 600_000 })),
     );
     // One attempt each: a job failed by the stop would be failed for good.
-    await succeeds(['enqueue', ...queueArgs(name), '-i', input, '--attempts', '1']);
+    await succeeds(['enqueue', ...queueArgs(name), '-i', input, '--chunk', '1', '--attempts', '1']);
     const worker = cli(['worker', TASK, ...queueArgs(name), '--workers', '1', '--prefetch', '4']);
     const queue = inspect(name);
     const inHand = await until('the worker to hold 4 jobs', async () => {
@@ -346,6 +351,8 @@ describe('polyloop over BullMQ', { skip }, () => {
       ...queueArgs(name),
       '-i',
       inputFile('stall.jsonl', [{ n: 0, ms: 60_000 }]),
+      '--chunk',
+      '1',
     ]);
     // Every machine of a queue must share these: the first stalled check of any of them holds the
     // others' checks off for its own --stalled-interval.
@@ -385,8 +392,8 @@ describe('polyloop over BullMQ', { skip }, () => {
 
   it('library: collectResults with follow reports inputs whose job was removed', async () => {
     const target = { redis: redis.url, queue: 'missing' };
-    const summary = await enqueueInputs(target, [{ n: 1 }, { n: 2 }, { n: 3 }]);
-    assert.deepEqual(summary, { inputs: 3, added: 3, complete: true });
+    const summary = await enqueueInputs(target, [{ n: 1 }, { n: 2 }, { n: 3 }], { chunk: 1 });
+    assert.deepEqual(summary, { inputs: 3, jobs: 3, added: 3, complete: true });
     await inspect('missing').remove('input-1');
     const worker = await startQueueWorker(TASK, target, { workers: 1 });
     const got: QueueRecord[] = [];
@@ -425,6 +432,155 @@ describe('polyloop over BullMQ', { skip }, () => {
     ]).finished;
     assert.equal(result.code, 2, result.stderr);
     assert.equal(readFileSync(output, 'utf8'), before);
+  });
+
+  describe('chunks: many inputs per job', () => {
+    it('enqueue is idempotent, refuses another chunk size; each input retried alone', async () => {
+      const name = 'chunks';
+      const log = join(dir, 'chunks-runs.log');
+      const lines: unknown[] = Array.from({ length: 1000 }, (_, n) => ({
+        n,
+        log,
+        ...(n % 100 === 4 ? { fail: true } : {}),
+        ...(n % 100 === 7 ? { failFirst: true } : {}),
+      }));
+      lines[500] = ''; // a blank line: no input, no record; the lines after keep their numbers
+      lines[600] = '{not json';
+      const input = inputFile('chunks.jsonl', lines);
+      const enqueue = ['enqueue', ...queueArgs(name), '-i', input, '--chunk', '64'];
+      const options = ['--attempts', '2', '--backoff', '1'];
+      const first = await succeeds([...enqueue, ...options]);
+      const jobs = Number(/999 inputs in (\d+) jobs, (\d+) added/.exec(first.stderr)?.[1]);
+      assert.ok(jobs >= 999 / 64 && jobs < 999 / 16, first.stderr);
+      assert.match(first.stderr, new RegExp(`in ${jobs} jobs, ${jobs} added`));
+      const again = await succeeds([...enqueue, ...options]);
+      assert.match(again.stderr, new RegExp(`0 added \\(${jobs} were already in the queue\\)`));
+      const other = await succeeds(
+        ['enqueue', ...queueArgs(name), '-i', input, '--chunk', '100'],
+        2,
+      );
+      assert.match(other.stderr, /enqueued 64 per job; this enqueue asks for 100 per job/);
+      const queue = inspect(name);
+      assert.equal((await queue.getJobCounts('waiting')).waiting, jobs);
+
+      await succeeds(['worker', TASK, ...queueArgs(name), '--workers', '2', '--until-done', '-q']);
+      const output = join(dir, 'chunks-out.jsonl');
+      const collected = await succeeds(['collect', ...queueArgs(name), '-o', output], 1);
+      assert.match(collected.stderr, /999 records \(11 errors\)/);
+      const got = records(output).sort((a, b) => a.index - b.index);
+      assert.equal(new Set(got.map((record) => record.index)).size, 999, 'every index once');
+      for (const record of got) {
+        const n = record.index;
+        if (n === 600) {
+          assert.equal(
+            (record as { error: { code: string } }).error.code,
+            'ERR_POLYLOOP_INVALID_INPUT',
+          );
+        } else if (n % 100 === 4) {
+          assert.deepEqual(record, {
+            index: n,
+            error: { code: 'E_QUEUE_TASK', message: `input ${n} failed` },
+            attempts: 2,
+          });
+        } else if (n % 100 === 7) {
+          assert.deepEqual(record, { index: n, value: n * 2, attempts: 2 });
+        } else {
+          assert.deepEqual(record, { index: n, value: n * 2 });
+        }
+      }
+      // Retries were per input: a failing input ran twice, its neighbours once.
+      const runs = new Map<number, number>();
+      for (const line of readFileSync(log, 'utf8').split('\n')) {
+        if (line !== '') runs.set(Number(line), (runs.get(Number(line)) ?? 0) + 1);
+      }
+      for (const [n, count] of runs) {
+        assert.equal(
+          count,
+          n % 100 === 4 || n % 100 === 7 ? 2 : 1,
+          `input ${n} ran ${count} times`,
+        );
+      }
+      assert.equal(runs.size, 998);
+    });
+
+    it('a machine killed mid-chunk: its chunks run on the other, every index collected once', async () => {
+      const count = 240;
+      const name = 'chunk-kill';
+      const output = join(dir, 'chunk-kill-out.jsonl');
+      const collect = cli([
+        'collect',
+        ...queueArgs(name),
+        '-o',
+        output,
+        '--follow',
+        '--poll',
+        '100',
+        '-q',
+      ]);
+      const input = inputFile(
+        'chunk-kill.jsonl',
+        Array.from({ length: count }, (_, n) => ({ n, ms: 200 + (n % 7) * 20 })),
+      );
+      await succeeds(['enqueue', ...queueArgs(name), '-i', input, '--chunk', '10']);
+      const machine = (id: string) =>
+        cli([
+          'worker',
+          TASK,
+          ...queueArgs(name),
+          ...['--name', id, '--workers', '1', '--concurrency', '10', '--prefetch', '3'],
+          ...['--lock-duration', '2000', '--stalled-interval', '500', '--max-stalled', '10', '-q'],
+        ]);
+      const doomed = machine('doomed');
+      const survivor = machine('survivor');
+      const queue = inspect(name);
+      const held = await until(
+        'the doomed machine to hold chunks after finishing one',
+        async () => {
+          const completed = await queue.getJobs(['completed']);
+          const active = await queue.getJobs(['active']);
+          const mine = active.filter((job) => job.processedBy === 'doomed');
+          const finishedSome = completed.some((job) => job.processedBy === 'doomed');
+          return finishedSome && mine.length >= 2 ? mine.map((job) => job.id!) : undefined;
+        },
+      );
+      doomed.child.kill('SIGKILL');
+      assert.equal((await doomed.finished).signal, 'SIGKILL');
+
+      const collected = await collect.finished;
+      assert.equal(collected.code, 0, collected.stderr);
+      const got = records(output);
+      assert.equal(got.length, count);
+      assert.equal(new Set(got.map((record) => record.index)).size, count, 'every index once');
+      for (const record of got)
+        assert.deepEqual(record, { index: record.index, value: record.index * 2 });
+      const recovered = await Promise.all(held.map((id) => queue.getJob(id)));
+      assert.ok(
+        recovered.some((job) => job && job.stalledCounter > 0 && job.finishedOn !== undefined),
+        'a chunk of the dead machine was recovered as stalled and finished',
+      );
+      survivor.child.kill('SIGTERM');
+      assert.equal((await survivor.finished).code, 0);
+    });
+
+    it('library: chunked enqueueInputs and collectResults, one record per input', async () => {
+      const target = { redis: redis.url, queue: 'chunk-library' };
+      const inputs = Array.from({ length: 700 }, (_, n) => ({ n }));
+      const summary = await enqueueInputs(target, inputs);
+      assert.equal(summary.inputs, 700);
+      assert.equal(summary.added, summary.jobs);
+      assert.ok(summary.jobs < 10, `default chunk: ${summary.jobs} jobs`);
+      const worker = await startQueueWorker(TASK, target, { workers: 1 });
+      const got: QueueRecord[] = [];
+      for await (const record of collectResults(target, { follow: true, pollInterval: 50 })) {
+        got.push(record);
+      }
+      await worker.close();
+      assert.deepEqual(worker.counts(), { active: 0, completed: 700, failed: 0, retried: 0 });
+      assert.deepEqual(
+        got.sort((a, b) => a.index - b.index),
+        inputs.map(({ n }) => ({ index: n, value: n * 2 })),
+      );
+    });
   });
 
   it('library: an unreachable Redis fails with RedisUnavailableError instead of hanging', async () => {

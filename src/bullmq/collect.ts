@@ -6,7 +6,14 @@ import { openQueue, type QueueTarget, whenConnected } from './connection.js';
 import { pending, type QueueCounts, queueCounts } from './counts.js';
 import { recordedInputCount } from './enqueue.js';
 import { JOB_FAILED_CODE, JOB_STALLED_CODE, MissingJobsError } from './errors.js';
-import { indexOfJobId, type JobData } from './job-data.js';
+import {
+  type AnyJobData,
+  type ChunkResult,
+  indexOfJobId,
+  isChunk,
+  isChunkId,
+  type JobData,
+} from './job-data.js';
 import { nonNegative } from './validate.js';
 
 /** Options of `collectResults`. */
@@ -34,6 +41,8 @@ export interface CollectProgress extends QueueCounts {
 }
 
 const PAGE_SIZE = 1000;
+/** Chunk jobs read at once: each holds hundreds of records, so fewer than one-input jobs. */
+const CHUNKS_AT_ONCE = 16;
 // BullMQ's failedReason when a job's machines died under it more than `maxStalledCount` times.
 const STALLED_REASON = /stalled more than allowable limit/;
 
@@ -56,7 +65,7 @@ export async function* collectResults(
   const queue = openQueue(target);
   try {
     await whenConnected(queue, target);
-    const seen = new IndexSet();
+    const seen = new Seen();
     while (!signal?.aborted) {
       // In this order: once the input count is noted every job exists, so a snapshot taken after
       // it, then a full pass, sees every job that had finished by the snapshot.
@@ -68,11 +77,12 @@ export async function* collectResults(
           if (signal?.aborted) return;
         }
       }
-      options.onProgress?.({ ...counts, collected: seen.size, inputs });
+      const collected = seen.indexes.size;
+      options.onProgress?.({ ...counts, collected, inputs });
       if (!follow) return;
-      if (inputs !== undefined && seen.size >= inputs) return;
+      if (inputs !== undefined && collected >= inputs) return;
       if (inputs !== undefined && pending(counts) === 0) {
-        throw new MissingJobsError(inputs - seen.size, inputs);
+        throw new MissingJobsError(inputs - collected, inputs);
       }
       await sleep(pollInterval, undefined, { signal }).catch(() => {});
     }
@@ -81,32 +91,75 @@ export async function* collectResults(
   }
 }
 
+/** What was yielded: each input index, and each chunk job (a chunk's records go out together). */
+class Seen {
+  readonly indexes = new IndexSet();
+  readonly chunks = new Set<string>();
+
+  has(id: string): boolean {
+    if (isChunkId(id)) return this.chunks.has(id);
+    const index = indexOfJobId(id);
+    return index < 0 || this.indexes.has(index);
+  }
+}
+
 /**
  * The records of the jobs in one finished state not yet in `seen`, oldest first, a page at a
- * time. Ids come first (cheap), so only unseen jobs are read in full.
+ * time. Ids come first (cheap), so only unseen jobs are read in full — chunks a few at a time,
+ * so memory holds a few chunks' records, not a page's.
  */
 async function* finishedRecords(
   queue: Queue,
   state: 'completed' | 'failed',
-  seen: IndexSet,
+  seen: Seen,
 ): AsyncGenerator<OutputRecord> {
   for (let start = 0; ; start += PAGE_SIZE) {
     const ids = await queue.getRanges([state], start, start + PAGE_SIZE - 1, true);
     if (ids.length === 0) return;
-    const unseen = ids.filter((id) => {
-      const index = indexOfJobId(id);
-      return index >= 0 && !seen.has(index);
-    });
-    // Issued together, the reads share the connection's round trips.
-    const jobs = await Promise.all(unseen.map((id) => queue.getJob(id)));
-    for (const job of jobs) {
-      // A job removed between the two reads, or moved on (retried by hand), is not finished.
-      if (!job?.id || !job.finishedOn) continue;
-      const index = indexOfJobId(job.id);
-      if (!seen.add(index)) continue;
-      yield state === 'completed' ? completedRecord(index, job) : failedRecord(index, job);
+    const unseen = ids.filter((id) => !seen.has(id));
+    const atOnce = unseen.some(isChunkId) ? CHUNKS_AT_ONCE : PAGE_SIZE;
+    for (let from = 0; from < unseen.length; from += atOnce) {
+      // Issued together, the reads share the connection's round trips.
+      const jobs = await Promise.all(
+        unseen.slice(from, from + atOnce).map((id) => queue.getJob(id)),
+      );
+      for (const job of jobs) {
+        // A job removed between the two reads, or moved on (retried by hand), is not finished.
+        if (!job?.id || !job.finishedOn) continue;
+        yield* recordsOf(job as Job<AnyJobData, unknown>, job.id, state, seen);
+      }
     }
     if (ids.length < PAGE_SIZE) return;
+  }
+}
+
+/** A finished job's records not yielded yet: one for a one-input job, one per input of a chunk. */
+function* recordsOf(
+  job: Job<AnyJobData, unknown>,
+  id: string,
+  state: 'completed' | 'failed',
+  seen: Seen,
+): Generator<OutputRecord> {
+  const data = job.data;
+  if (!isChunk(data)) {
+    const index = indexOfJobId(id);
+    if (!seen.indexes.add(index)) return;
+    const single = job as Job<JobData, unknown>;
+    yield state === 'completed' ? completedRecord(index, single) : failedRecord(index, single);
+    return;
+  }
+  seen.chunks.add(id);
+  if (state === 'completed') {
+    // An overlapping chunk (the list was enqueued again, longer) may have yielded some already.
+    for (const record of (job.returnvalue as ChunkResult).records) {
+      if (seen.indexes.add(record.index)) yield record;
+    }
+    return;
+  }
+  // The chunk failed as a whole (its machines died under it too often): every input says why.
+  const error = failedRecord(-1, job as Job<JobData, unknown>);
+  for (const index of data.indexes) {
+    if (seen.indexes.add(index)) yield { ...error, index };
   }
 }
 

@@ -29,6 +29,20 @@ export class MissingJobsError extends PolyloopError {
 }
 
 /**
+ * `enqueue` into a queue whose first enqueue used another chunk size: the job ids would not
+ * match, so every input would be added, and run, a second time.
+ */
+export class ChunkMismatchError extends PolyloopError {
+  constructor(queue: string, queueChunk: number, chunk: number) {
+    super(
+      'ERR_POLYLOOP_CHUNK_MISMATCH',
+      `Queue "${queue}" holds inputs enqueued ${queueChunk} per job; this enqueue asks for ${chunk} per job. ` +
+        `Enqueue with chunk ${queueChunk} (--chunk ${queueChunk}) to add what is missing, or use a new queue`,
+    );
+  }
+}
+
+/**
  * The code of a record whose job failed without a polyloop error attached: something other than
  * a polyloop worker failed it (its message is BullMQ's failedReason).
  */

@@ -18,7 +18,7 @@ export type { QueueTarget } from './connection.js';
 export type { QueueCounts } from './counts.js';
 export type { EnqueueOptions, EnqueueSummary } from './enqueue.js';
 export { enqueueInputs } from './enqueue.js';
-export { MissingJobsError, RedisUnavailableError } from './errors.js';
+export { ChunkMismatchError, MissingJobsError, RedisUnavailableError } from './errors.js';
 export type { QueueStatus } from './monitor.js';
 export { QueueMonitor } from './monitor.js';
 export type { QueueWorkerCounts, QueueWorkerOptions } from './queue-worker.js';

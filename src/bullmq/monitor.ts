@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { openQueue, type QueueTarget, whenConnected } from './connection.js';
 import { pending, type QueueCounts, queueCounts } from './counts.js';
-import { recordedInputCount } from './enqueue.js';
+import { recordedInputCount, recordedJobCount } from './enqueue.js';
 
 /** A queue's state as polyloop sees it. */
 export interface QueueStatus extends QueueCounts {
@@ -33,9 +33,10 @@ export class QueueMonitor {
   async status(): Promise<QueueStatus> {
     // The input count first: once it is noted every job exists, so the counts cover them all.
     const inputs = await recordedInputCount(this.#queue);
+    const jobs = await recordedJobCount(this.#queue);
     const counts = await queueCounts(this.#queue);
     const finished =
-      inputs !== undefined && pending(counts) === 0 && counts.completed + counts.failed >= inputs;
+      jobs !== undefined && pending(counts) === 0 && counts.completed + counts.failed >= jobs;
     return { ...counts, inputs, finished };
   }
 

@@ -6,8 +6,9 @@ import { type PoolOptions, resolveOptions } from '../options.js';
 import { Pool } from '../pool.js';
 import { errorInfo, type OutputRecord, outputNotJson, recordOf } from '../records/format.js';
 import type { TaskModule } from '../types.js';
+import { runChunk } from './chunk-runner.js';
 import { connectionOf, type QueueTarget, whenConnected } from './connection.js';
-import type { JobData } from './job-data.js';
+import { type AnyJobData, type ChunkData, type ChunkResult, isChunk } from './job-data.js';
 import { nonNegative, positiveInteger } from './validate.js';
 
 /**
@@ -21,7 +22,7 @@ export interface QueueWorkerOptions extends PoolOptions {
   /**
    * The most jobs this machine holds at once (BullMQ's worker `concurrency`): the room its pool
    * has. A job is taken only when one finishes, so a machine never takes more than it can run.
-   * @default workers × min(concurrency, 256)
+   * @default jobs for workers × min(concurrency, 256) inputs, one more for chunks (set at the first chunk)
    */
   readonly prefetch?: number | undefined;
   /**
@@ -49,14 +50,15 @@ export interface QueueWorkerOptions extends PoolOptions {
   readonly onError?: ((error: Error) => void) | undefined;
 }
 
-/** How many jobs a `QueueWorker` has finished, by outcome (this machine only). */
+/** How many inputs a `QueueWorker` has finished, by outcome (this machine only). */
 export interface QueueWorkerCounts {
-  /** Jobs this machine holds now. */
+  /** Inputs in the jobs this machine holds now. */
   readonly active: number;
+  /** Inputs finished with a value. */
   readonly completed: number;
-  /** Jobs that failed for good here (their record is an error). */
+  /** Inputs finished with an error (their record is one). */
   readonly failed: number;
-  /** Attempts that failed and were put back for a retry after their backoff. */
+  /** Attempts that failed and were retried after their backoff. */
   readonly retried: number;
 }
 
@@ -99,13 +101,12 @@ export async function startQueueWorker<M extends TaskModule = TaskModule>(
     await pool.destroy();
     throw error;
   }
+  const prefetchInputs =
+    pool.workers *
+    Math.min(poolOptions.concurrency ?? Number.POSITIVE_INFINITY, PREFETCH_PER_WORKER);
   const worker = new QueueWorker(pool, target, {
-    prefetch: positiveInteger(
-      'prefetch',
-      prefetch,
-      pool.workers *
-        Math.min(poolOptions.concurrency ?? Number.POSITIVE_INFINITY, PREFETCH_PER_WORKER),
-    ),
+    prefetch: positiveInteger('prefetch', prefetch, prefetchInputs),
+    prefetchInputs: prefetch === undefined ? prefetchInputs : undefined,
     lockDuration: nonNegative('lockDuration', lockDuration, 30_000),
     stalledInterval: nonNegative('stalledInterval', stalledInterval, 30_000),
     maxStalledCount: nonNegative('maxStalledCount', maxStalledCount, DEFAULT_MAX_STALLED_COUNT),
@@ -124,6 +125,8 @@ export async function startQueueWorker<M extends TaskModule = TaskModule>(
 
 interface ResolvedWorkerOptions {
   readonly prefetch: number;
+  /** Inputs to hold when `prefetch` was not given: chunk jobs set it in jobs when they come. */
+  readonly prefetchInputs: number | undefined;
   readonly lockDuration: number;
   readonly stalledInterval: number;
   readonly maxStalledCount: number;
@@ -137,9 +140,11 @@ interface ResolvedWorkerOptions {
 export class QueueWorker<M extends TaskModule = TaskModule> {
   /** The pool running the jobs (for its workers count, or progress). */
   readonly pool: Pool<M>;
-  readonly #worker: BullWorker<JobData, OutputRecord>;
+  readonly #worker: BullWorker<AnyJobData, OutputRecord | ChunkResult>;
   readonly #target: QueueTarget;
   readonly #retry: RetryOptions | undefined;
+  /** Inputs to hold, in jobs once the first chunk shows their size (unless `prefetch` was given). */
+  #prefetchInputs: number | undefined;
   #completed = 0;
   #failed = 0;
   #retried = 0;
@@ -160,6 +165,7 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
     this.pool = pool;
     this.#target = target;
     this.#retry = options.retry;
+    this.#prefetchInputs = options.prefetchInputs;
     this.stopped = new Promise((resolve, reject) => {
       this.#resolveStopped = resolve;
       this.#rejectStopped = reject;
@@ -167,9 +173,12 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
     // Whoever awaits `stopped` sees the failure; not awaiting it must not crash the process.
     this.stopped.catch(() => {});
     // Three parameters: BullMQ hands the processor an AbortSignal only when it declares one.
-    const processor = (job: Job<JobData, OutputRecord>, token?: string, signal?: AbortSignal) =>
-      this.#process(job, token, signal);
-    this.#worker = new BullWorker<JobData, OutputRecord>(target.queue, processor, {
+    const processor = (
+      job: Job<AnyJobData, OutputRecord | ChunkResult>,
+      token?: string,
+      signal?: AbortSignal,
+    ) => this.#process(job, token, signal);
+    this.#worker = new BullWorker<AnyJobData, OutputRecord | ChunkResult>(target.queue, processor, {
       connection: connectionOf(target),
       ...(target.prefix === undefined ? {} : { prefix: target.prefix }),
       concurrency: options.prefetch,
@@ -179,10 +188,16 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
       name: options.name,
     });
     this.#worker.on('error', options.onError);
-    this.#worker.on('completed', () => {
-      this.#completed++;
+    // A chunk's inputs are counted by its processor; here one-input jobs, and chunks that failed
+    // as a whole (their machines died under them too often).
+    this.#worker.on('completed', (job) => {
+      if (!isChunk(job.data)) this.#completed++;
     });
     this.#worker.on('failed', (job, error) => {
+      if (job && isChunk(job.data)) {
+        this.#failed += job.data.indexes.length;
+        return;
+      }
       const final =
         job === undefined ||
         error instanceof UnrecoverableError ||
@@ -251,32 +266,19 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
   }
 
   async #process(
-    job: Job<JobData, OutputRecord>,
+    job: Job<AnyJobData, OutputRecord | ChunkResult>,
     token: string | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<OutputRecord> {
+  ): Promise<OutputRecord | ChunkResult> {
     const data = job.data;
+    if (isChunk(data)) return this.#processChunk(job, data, token, signal);
     if (data.inputError) throw new UnrecoverableError(data.inputError.message);
     this.#active++;
     let value: unknown;
     try {
       value = await this.pool.run(data.input as never, { signal });
     } catch (error) {
-      if (this.#destroying) {
-        // Stopped by destroy(), not failed: the job was not this input's fault.
-        const handback = job.moveToDelayed(Date.now(), token).catch(() => {});
-        this.#handbacks.add(handback);
-        await handback;
-        throw new DelayedError();
-      }
-      if (error instanceof TaskModuleError) {
-        // This machine cannot run tasks any more: hand the job back without using an attempt
-        // (if Redis cannot take it now, its lock expires and it comes back as stalled).
-        this.#fatal ??= error;
-        await job.moveToDelayed(Date.now(), token).catch(() => {});
-        void this.destroy();
-        throw new DelayedError();
-      }
+      await this.#handBackIfStopped(job, token, error);
       const attempt = job.attemptsMade + 1;
       if (this.#retry && !signal?.aborted) {
         // This attempt's retry, decided as the pool decides it, carried out by BullMQ: it reads
@@ -304,6 +306,55 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
       throw new UnrecoverableError(error.message);
     }
     return record;
+  }
+
+  /** Runs a chunk's inputs, each retried on its own; the job completes with every record. */
+  async #processChunk(
+    job: Job<AnyJobData, OutputRecord | ChunkResult>,
+    data: ChunkData,
+    token: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<ChunkResult> {
+    const size = data.indexes.length;
+    if (this.#prefetchInputs !== undefined) {
+      // Hold about as many inputs as one-input jobs would, and the next chunk ready.
+      this.#worker.concurrency = Math.ceil(this.#prefetchInputs / size) + 1;
+      this.#prefetchInputs = undefined;
+    }
+    this.#active += size;
+    try {
+      const outcome = await runChunk(this.pool, data, this.#retry, signal);
+      this.#completed += outcome.ok;
+      this.#failed += size - outcome.ok;
+      this.#retried += outcome.retried;
+      return { records: outcome.records };
+    } catch (error) {
+      await this.#handBackIfStopped(job, token, error);
+      throw error;
+    } finally {
+      this.#active -= size;
+    }
+  }
+
+  /**
+   * A job this machine cannot finish — destroy() is stopping it, or the pool broke — goes back to
+   * the queue without using an attempt (if Redis cannot take it now, its lock expires and it
+   * comes back as stalled): throws BullMQ's DelayedError for it. Returns for any other failure.
+   */
+  async #handBackIfStopped(job: Job, token: string | undefined, error: unknown): Promise<void> {
+    if (this.#destroying) {
+      // Stopped by destroy(), not failed: the job was not its inputs' fault.
+      const handback = job.moveToDelayed(Date.now(), token).catch(() => {});
+      this.#handbacks.add(handback);
+      await handback;
+      throw new DelayedError();
+    }
+    if (error instanceof TaskModuleError) {
+      this.#fatal ??= error;
+      await job.moveToDelayed(Date.now(), token).catch(() => {});
+      void this.destroy();
+      throw new DelayedError();
+    }
   }
 }
 

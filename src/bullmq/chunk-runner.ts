@@ -1,0 +1,105 @@
+/**
+ * Runs a chunk job's inputs on the machine's pool: all at once through one stream, each input
+ * retried on its own after a failure (its neighbours are not run again), one record per input.
+ * The job completes when every input has settled, its return value holding the records.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type RetryOptions, retryDelayAfter } from '../core/retry-policy.js';
+import { AbortError, TaskModuleError } from '../errors.js';
+import type { Pool } from '../pool.js';
+import { type OutputRecord, outputNotJson, recordOf } from '../records/format.js';
+import type { TaskModule } from '../types.js';
+import type { ChunkData } from './job-data.js';
+
+/** A chunk's records, how many are values, and how many retries its inputs took. */
+export interface ChunkOutcome {
+  readonly records: OutputRecord[];
+  readonly ok: number;
+  readonly retried: number;
+}
+
+/**
+ * Every input's record. Throws only when the chunk cannot finish here: `signal` aborted (the lock
+ * was lost, or the worker is being destroyed) or the pool broke (`TaskModuleError`): the caller
+ * hands the job back.
+ */
+export async function runChunk<M extends TaskModule>(
+  pool: Pool<M>,
+  data: ChunkData,
+  ownRetry: RetryOptions | undefined,
+  signal: AbortSignal | undefined,
+): Promise<ChunkOutcome> {
+  const { indexes, inputs } = data;
+  const records = new Array<OutputRecord>(indexes.length);
+  // The job's own attempts and backoff, unless this worker decides retries itself.
+  const retry = ownRetry ?? {
+    retryErrors: data.attempts - 1,
+    retryDelay: data.backoff,
+    shouldRetry: undefined,
+  };
+  const runnable: number[] = [];
+  for (let offset = 0; offset < indexes.length; offset++) {
+    const inputError = data.inputErrors?.[offset];
+    if (inputError) records[offset] = { index: indexes[offset]!, error: inputError };
+    else runnable.push(offset);
+  }
+  const retries: Promise<void>[] = [];
+  /** Records a failed attempt, or starts the input's next one. */
+  const failed = (offset: number, error: unknown, attempt: number) => {
+    if (error instanceof TaskModuleError) throw error;
+    if (signal?.aborted) throw signal.reason ?? new AbortError();
+    const delay = retryDelayAfter(retry, error, attempt);
+    if (delay < 0) {
+      records[offset] = recordOf(indexes[offset]!, false, error, attempt);
+      return;
+    }
+    const retrying = retryInput(offset, attempt + 1, delay);
+    // Awaited after the stream; until then a rejection must not count as unhandled.
+    retrying.catch(() => {});
+    retries.push(retrying);
+  };
+  const retryInput = async (offset: number, attempt: number, delay: number): Promise<void> => {
+    await sleep(delay, undefined, { signal });
+    try {
+      const value = await pool.run(inputs[offset] as never, { signal });
+      records[offset] = recordOf(indexes[offset]!, true, value, attempt);
+    } catch (error) {
+      failed(offset, error, attempt);
+    }
+  };
+  const stream = pool.stream(
+    runnable.map((offset) => inputs[offset] as never),
+    { signal },
+  );
+  for await (const result of stream) {
+    const offset = runnable[result.index]!;
+    if (result.ok) records[offset] = recordOf(indexes[offset]!, true, result.value);
+    else failed(offset, result.error, 1);
+  }
+  // A retry's failure may start another retry: wait until none is left.
+  for (let done = 0; done < retries.length; done++) await retries[done];
+  if (signal?.aborted) throw signal.reason ?? new AbortError();
+  const ok = records.filter((record) => 'value' in record).length;
+  return { records: jsonSafe(records), ok, retried: retries.length };
+}
+
+/** The records, with each value JSON cannot hold (a BigInt, a cycle) turned into an error record. */
+function jsonSafe(records: OutputRecord[]): OutputRecord[] {
+  try {
+    JSON.stringify(records);
+    return records;
+  } catch {
+    return records.map((record) => {
+      if (!('value' in record)) return record;
+      try {
+        JSON.stringify(record);
+        return record;
+      } catch (error) {
+        return {
+          index: record.index,
+          error: outputNotJson(error instanceof Error ? error.message : String(error)),
+        };
+      }
+    });
+  }
+}
