@@ -192,8 +192,9 @@ async function recordCounts(queue: Queue, inputs: number, jobs: number): Promise
   const key = queue.toKey(META_KEY_SUFFIX);
   const [knownInputs, knownJobs] = await client.hmget(key, META_TOTAL_FIELD, META_JOBS_FIELD);
   const update: Record<string, number> = {};
-  if (inputs > Number(knownInputs ?? 0)) update[META_TOTAL_FIELD] = inputs;
-  if (jobs > Number(knownJobs ?? 0)) update[META_JOBS_FIELD] = jobs;
+  // An empty list is noted too: 0 inputs is an answer, where no count means "not yet".
+  if (knownInputs === null || inputs > Number(knownInputs)) update[META_TOTAL_FIELD] = inputs;
+  if (knownJobs === null || jobs > Number(knownJobs)) update[META_JOBS_FIELD] = jobs;
   if (Object.keys(update).length > 0) await client.hset(key, update);
 }
 
