@@ -16,6 +16,7 @@ import {
   collectResults,
   enqueueInputs,
   MissingJobsError,
+  QueueMonitor,
   type QueueRecord,
   RedisUnavailableError,
   startQueueWorker,
@@ -467,6 +468,7 @@ describe('polyloop over BullMQ', { skip }, () => {
       const output = join(dir, 'chunks-out.jsonl');
       const collected = await succeeds(['collect', ...queueArgs(name), '-o', output], 1);
       assert.match(collected.stderr, /999 records \(11 errors\)/);
+      assert.match(collected.stderr, /machines: \S+ 100%\n$/, 'the one machine did it all');
       const got = records(output).sort((a, b) => a.index - b.index);
       assert.equal(new Set(got.map((record) => record.index)).size, 999, 'every index once');
       for (const record of got) {
@@ -569,13 +571,22 @@ describe('polyloop over BullMQ', { skip }, () => {
       assert.equal(summary.inputs, 700);
       assert.equal(summary.added, summary.jobs);
       assert.ok(summary.jobs < 10, `default chunk: ${summary.jobs} jobs`);
-      const worker = await startQueueWorker(TASK, target, { workers: 1 });
+      const worker = await startQueueWorker(TASK, target, { workers: 1, name: 'lib-machine' });
       const got: QueueRecord[] = [];
       for await (const record of collectResults(target, { follow: true, pollInterval: 50 })) {
         got.push(record);
       }
       await worker.close();
       assert.deepEqual(worker.counts(), { active: 0, completed: 700, failed: 0, retried: 0 });
+      // Its share of the run, reported to Redis by the time it stopped.
+      const monitor = await QueueMonitor.open(target);
+      const status = await monitor.status();
+      await monitor.close();
+      assert.equal(status.finished, true);
+      assert.deepEqual(
+        status.machines.map(({ name, done, failed }) => ({ name, done, failed })),
+        [{ name: 'lib-machine', done: 700, failed: 0 }],
+      );
       assert.deepEqual(
         got.sort((a, b) => a.index - b.index),
         inputs.map(({ n }) => ({ index: n, value: n * 2 })),

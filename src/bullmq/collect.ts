@@ -14,6 +14,7 @@ import {
   isChunkId,
   type JobData,
 } from './job-data.js';
+import { type MachineShare, readMachineShares } from './machine-tally.js';
 import { nonNegative } from './validate.js';
 
 /** Options of `collectResults`. */
@@ -38,6 +39,8 @@ export interface CollectProgress extends QueueCounts {
   readonly collected: number;
   /** Inputs enqueued, once an enqueue has finished (undefined before). */
   readonly inputs: number | undefined;
+  /** Each machine's inputs finished, as its worker last reported them (once a second). */
+  readonly machines: readonly MachineShare[];
 }
 
 const PAGE_SIZE = 1000;
@@ -78,7 +81,10 @@ export async function* collectResults(
         }
       }
       const collected = seen.indexes.size;
-      options.onProgress?.({ ...counts, collected, inputs });
+      if (options.onProgress) {
+        const machines = await readMachineShares(queue);
+        options.onProgress({ ...counts, collected, inputs, machines });
+      }
       if (!follow) return;
       if (inputs !== undefined && collected >= inputs) return;
       if (inputs !== undefined && pending(counts) === 0) {

@@ -19,6 +19,7 @@ export type { QueueCounts } from './counts.js';
 export type { EnqueueOptions, EnqueueSummary } from './enqueue.js';
 export { enqueueInputs } from './enqueue.js';
 export { ChunkMismatchError, MissingJobsError, RedisUnavailableError } from './errors.js';
+export type { MachineShare } from './machine-tally.js';
 export type { QueueStatus } from './monitor.js';
 export { QueueMonitor } from './monitor.js';
 export type { QueueWorkerCounts, QueueWorkerOptions } from './queue-worker.js';

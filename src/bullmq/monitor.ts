@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import { openQueue, type QueueTarget, whenConnected } from './connection.js';
 import { pending, type QueueCounts, queueCounts } from './counts.js';
 import { recordedInputCount, recordedJobCount } from './enqueue.js';
+import { type MachineShare, readMachineShares } from './machine-tally.js';
 
 /** A queue's state as polyloop sees it. */
 export interface QueueStatus extends QueueCounts {
@@ -9,6 +10,8 @@ export interface QueueStatus extends QueueCounts {
   readonly inputs: number | undefined;
   /** Every enqueued input's job has finished (completed or failed), and nothing is left to run. */
   readonly finished: boolean;
+  /** Each machine's inputs finished, as its worker last reported them (once a second). */
+  readonly machines: readonly MachineShare[];
 }
 
 /** Reads a queue's totals over one connection, as often as asked (for progress displays). */
@@ -37,7 +40,7 @@ export class QueueMonitor {
     const counts = await queueCounts(this.#queue);
     const finished =
       jobs !== undefined && pending(counts) === 0 && counts.completed + counts.failed >= jobs;
-    return { ...counts, inputs, finished };
+    return { ...counts, inputs, finished, machines: await readMachineShares(this.#queue) };
   }
 
   close(): Promise<void> {

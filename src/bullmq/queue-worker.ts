@@ -9,6 +9,7 @@ import type { TaskModule } from '../types.js';
 import { runChunk } from './chunk-runner.js';
 import { connectionOf, type QueueTarget, whenConnected } from './connection.js';
 import { type AnyJobData, type ChunkData, type ChunkResult, isChunk } from './job-data.js';
+import { MachineTally } from './machine-tally.js';
 import { nonNegative, positiveInteger } from './validate.js';
 
 /**
@@ -63,6 +64,8 @@ export interface QueueWorkerCounts {
 }
 
 const DEFAULT_MAX_STALLED_COUNT = 2;
+/** Jobs taken at first, before the first job shows how many inputs a job holds. */
+const FIRST_PREFETCH = 2;
 /**
  * CPU-bound tasks gain nothing from more jobs in hand than a core can run, and every job in hand
  * has a lock to renew and is what a machine's death delays; I/O-bound tasks want the pool's whole
@@ -141,6 +144,8 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
   /** The pool running the jobs (for its workers count, or progress). */
   readonly pool: Pool<M>;
   readonly #worker: BullWorker<AnyJobData, OutputRecord | ChunkResult>;
+  /** This machine's share of the run, in Redis for `collect` to show. */
+  readonly #tally: MachineTally;
   readonly #target: QueueTarget;
   readonly #retry: RetryOptions | undefined;
   /** Inputs to hold, in jobs once the first chunk shows their size (unless `prefetch` was given). */
@@ -181,13 +186,16 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
     this.#worker = new BullWorker<AnyJobData, OutputRecord | ChunkResult>(target.queue, processor, {
       connection: connectionOf(target),
       ...(target.prefix === undefined ? {} : { prefix: target.prefix }),
-      concurrency: options.prefetch,
+      // Until the first job shows whether jobs are chunks, take few: a machine that took 256
+      // chunks at once would hoard the queue.
+      concurrency: options.prefetchInputs === undefined ? options.prefetch : FIRST_PREFETCH,
       lockDuration: options.lockDuration,
       stalledInterval: options.stalledInterval,
       maxStalledCount: options.maxStalledCount,
       name: options.name,
     });
     this.#worker.on('error', options.onError);
+    this.#tally = new MachineTally(this.#worker, options.name, () => this.counts());
     // A chunk's inputs are counted by its processor; here one-input jobs, and chunks that failed
     // as a whole (their machines died under them too often).
     this.#worker.on('completed', (job) => {
@@ -254,8 +262,13 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
         // connection may close.
         await this.pool.destroy();
         await Promise.all(this.#handbacks);
+        await this.#tally.close();
         await this.#worker.close(true);
       } else {
+        // Take no more jobs and finish those in hand, then report the last counts while the
+        // connection is still open.
+        await this.#worker.pause();
+        await this.#tally.close();
         await this.#worker.close();
         await this.pool.close();
       }
@@ -272,6 +285,7 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
   ): Promise<OutputRecord | ChunkResult> {
     const data = job.data;
     if (isChunk(data)) return this.#processChunk(job, data, token, signal);
+    this.#sizePrefetch(1);
     if (data.inputError) throw new UnrecoverableError(data.inputError.message);
     this.#active++;
     let value: unknown;
@@ -308,6 +322,19 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
     return record;
   }
 
+  /**
+   * Once, at the first job (unless `prefetch` was given): hold about `prefetchInputs` inputs —
+   * in one-input jobs, or in chunks of this size plus the next one ready.
+   */
+  #sizePrefetch(inputsPerJob: number): void {
+    if (this.#prefetchInputs === undefined) return;
+    this.#worker.concurrency =
+      inputsPerJob === 1
+        ? this.#prefetchInputs
+        : Math.ceil(this.#prefetchInputs / inputsPerJob) + 1;
+    this.#prefetchInputs = undefined;
+  }
+
   /** Runs a chunk's inputs, each retried on its own; the job completes with every record. */
   async #processChunk(
     job: Job<AnyJobData, OutputRecord | ChunkResult>,
@@ -316,11 +343,7 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
     signal: AbortSignal | undefined,
   ): Promise<ChunkResult> {
     const size = data.indexes.length;
-    if (this.#prefetchInputs !== undefined) {
-      // Hold about as many inputs as one-input jobs would, and the next chunk ready.
-      this.#worker.concurrency = Math.ceil(this.#prefetchInputs / size) + 1;
-      this.#prefetchInputs = undefined;
-    }
+    this.#sizePrefetch(size);
     this.#active += size;
     try {
       const outcome = await runChunk(this.pool, data, this.#retry, signal);

@@ -11,6 +11,7 @@ import { JsonlWriter } from '../jsonl-output.js';
 import { Progress } from '../progress.js';
 import { QUEUE_OPTIONS, QUEUE_OPTIONS_HELP, targetOf } from '../queue/arguments.js';
 import { loadQueueLibrary } from '../queue/library.js';
+import { machineShares, RunStatus } from '../queue/run-status.js';
 import { StatusLine } from '../queue/status-line.js';
 import { UsageError } from '../usage-error.js';
 import { assertWritable } from '../writable.js';
@@ -69,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   let values = 0;
   let errors = 0;
   let last: CollectProgress | undefined;
+  const run = new RunStatus();
   // Opened once Redis has answered: a wrong --redis must not empty the last collection's file.
   if (options.output !== '-') await assertWritable(options.output, 'output');
   let writer: JsonlWriter | undefined;
@@ -83,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
       signal: stop.signal,
       onProgress: (progress) => {
         last = progress;
-        status.update(totals(progress));
+        status.update(run.fields(progress, errors));
       },
     });
     for await (const record of records) {
@@ -109,27 +111,25 @@ export async function main(argv: string[]): Promise<number> {
   status.finish(
     `${count(values + errors)} records (${count(errors)} errors) in ${duration(performance.now() - started)}` +
       (stop.signal.aborted ? ' — interrupted' : options.follow ? '' : unfinished) +
-      (last ? ` — queue: ${totals(last).join(', ')}` : ''),
+      (last ? ` — queue: ${totals(last).join(', ')}` : '') +
+      (last && machineShares(last.machines, Date.now())
+        ? `; ${machineShares(last.machines, Date.now())}`
+        : ''),
   );
   if (stop.signal.aborted) return EXIT_INTERRUPTED;
   return errors > 0 ? EXIT_SOME_FAILED : EXIT_OK;
 }
 
-/** The queue's totals, as the fields of the status line. */
+/** The queue's totals, for the summary line. */
 function totals(progress: CollectProgress): string[] {
   const { waiting, delayed, active, completed, failed, collected, inputs } = progress;
-  // An empty queue that no enqueue ever finished is most often a misspelled name.
-  const empty = waiting + delayed + active + completed + failed === 0;
-  const pending = empty
-    ? 'the queue is empty and no enqueue has finished: check --queue and --prefix'
-    : 'enqueue not finished';
   return [
-    `waiting ${count(waiting + delayed)}`,
+    `jobs waiting ${count(waiting + delayed)}`,
     `active ${count(active)}`,
     `done ${count(completed)}`,
     `failed ${count(failed)}`,
     inputs === undefined
-      ? `collected ${count(collected)} (${pending})`
+      ? `collected ${count(collected)} (enqueue not finished)`
       : `collected ${count(collected)}/${count(inputs)}`,
   ];
 }
