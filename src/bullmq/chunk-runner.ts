@@ -7,13 +7,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type RetryOptions, retryDelayAfter } from '../core/retry-policy.js';
 import { AbortError, TaskModuleError } from '../errors.js';
 import type { Pool } from '../pool.js';
-import { type OutputRecord, outputNotJson, recordOf } from '../records/format.js';
+import { recordLine } from '../records/format.js';
 import type { TaskModule } from '../types.js';
 import type { ChunkData } from './job-data.js';
 
-/** A chunk's records, how many are values, and how many retries its inputs took. */
+/** A chunk's records as JSONL, how many are values, and how many retries its inputs took. */
 export interface ChunkOutcome {
-  readonly records: OutputRecord[];
+  /** One line per input (newline-ended), as `polyloop run` writes them: `collect` copies them. */
+  readonly lines: string;
   readonly ok: number;
   readonly retried: number;
 }
@@ -30,7 +31,14 @@ export async function runChunk<M extends TaskModule>(
   signal: AbortSignal | undefined,
 ): Promise<ChunkOutcome> {
   const { indexes, inputs } = data;
-  const records = new Array<OutputRecord>(indexes.length);
+  const lines = new Array<string>(indexes.length);
+  let ok = 0;
+  const settle = (offset: number, succeeded: boolean, result: unknown, attempt: number) => {
+    // A value JSON cannot hold (a BigInt, a cycle) becomes that input's error record.
+    const record = recordLine(indexes[offset]!, succeeded, result, attempt);
+    lines[offset] = record.line;
+    if (record.ok) ok++;
+  };
   // The job's own attempts and backoff, unless this worker decides retries itself.
   const retry = ownRetry ?? {
     retryErrors: data.attempts - 1,
@@ -40,7 +48,8 @@ export async function runChunk<M extends TaskModule>(
   const runnable: number[] = [];
   for (let offset = 0; offset < indexes.length; offset++) {
     const inputError = data.inputErrors?.[offset];
-    if (inputError) records[offset] = { index: indexes[offset]!, error: inputError };
+    if (inputError)
+      lines[offset] = `${JSON.stringify({ index: indexes[offset]!, error: inputError })}\n`;
     else runnable.push(offset);
   }
   const retries: Promise<void>[] = [];
@@ -50,7 +59,7 @@ export async function runChunk<M extends TaskModule>(
     if (signal?.aborted) throw signal.reason ?? new AbortError();
     const delay = retryDelayAfter(retry, error, attempt);
     if (delay < 0) {
-      records[offset] = recordOf(indexes[offset]!, false, error, attempt);
+      settle(offset, false, error, attempt);
       return;
     }
     const retrying = retryInput(offset, attempt + 1, delay);
@@ -62,7 +71,7 @@ export async function runChunk<M extends TaskModule>(
     await sleep(delay, undefined, { signal });
     try {
       const value = await pool.run(inputs[offset] as never, { signal });
-      records[offset] = recordOf(indexes[offset]!, true, value, attempt);
+      settle(offset, true, value, attempt);
     } catch (error) {
       failed(offset, error, attempt);
     }
@@ -73,33 +82,11 @@ export async function runChunk<M extends TaskModule>(
   );
   for await (const result of stream) {
     const offset = runnable[result.index]!;
-    if (result.ok) records[offset] = recordOf(indexes[offset]!, true, result.value);
+    if (result.ok) settle(offset, true, result.value, 1);
     else failed(offset, result.error, 1);
   }
   // A retry's failure may start another retry: wait until none is left.
   for (let done = 0; done < retries.length; done++) await retries[done];
   if (signal?.aborted) throw signal.reason ?? new AbortError();
-  const ok = records.filter((record) => 'value' in record).length;
-  return { records: jsonSafe(records), ok, retried: retries.length };
-}
-
-/** The records, with each value JSON cannot hold (a BigInt, a cycle) turned into an error record. */
-function jsonSafe(records: OutputRecord[]): OutputRecord[] {
-  try {
-    JSON.stringify(records);
-    return records;
-  } catch {
-    return records.map((record) => {
-      if (!('value' in record)) return record;
-      try {
-        JSON.stringify(record);
-        return record;
-      } catch (error) {
-        return {
-          index: record.index,
-          error: outputNotJson(error instanceof Error ? error.message : String(error)),
-        };
-      }
-    });
-  }
+  return { lines: lines.join(''), ok, retried: retries.length };
 }

@@ -63,6 +63,27 @@ export async function* collectResults(
   target: QueueTarget,
   options: CollectOptions = {},
 ): AsyncGenerator<OutputRecord, void, undefined> {
+  for await (const batch of collectLines(target, options)) {
+    for (const { line } of batch) yield JSON.parse(line) as OutputRecord;
+  }
+}
+
+/** One input's record as a JSONL line (newline-ended), and whether it holds a value. */
+export interface CollectedLine {
+  readonly index: number;
+  readonly line: string;
+  readonly ok: boolean;
+}
+
+/**
+ * `collectResults`, each record as the JSONL line `polyloop run` writes, in batches (a chunk's,
+ * or a page of one-input jobs'): chunks store their records as such lines, so writing them out
+ * costs a copy, not a parse and a serialization, and a batch costs one turn of the loop.
+ */
+export async function* collectLines(
+  target: QueueTarget,
+  options: CollectOptions = {},
+): AsyncGenerator<CollectedLine[], void, undefined> {
   const pollInterval = nonNegative('pollInterval', options.pollInterval, 1000);
   const { follow = false, signal } = options;
   const queue = openQueue(target);
@@ -75,8 +96,8 @@ export async function* collectResults(
       const inputs = await recordedInputCount(queue);
       const counts = await queueCounts(queue);
       for (const state of ['completed', 'failed'] as const) {
-        for await (const record of finishedRecords(queue, state, seen)) {
-          yield record;
+        for await (const batch of finishedLines(queue, state, seen)) {
+          if (batch.length > 0) yield batch;
           if (signal?.aborted) return;
         }
       }
@@ -114,58 +135,106 @@ class Seen {
  * time. Ids come first (cheap), so only unseen jobs are read in full — chunks a few at a time,
  * so memory holds a few chunks' records, not a page's.
  */
-async function* finishedRecords(
+async function* finishedLines(
   queue: Queue,
   state: 'completed' | 'failed',
   seen: Seen,
-): AsyncGenerator<OutputRecord> {
+): AsyncGenerator<CollectedLine[]> {
   for (let start = 0; ; start += PAGE_SIZE) {
     const ids = await queue.getRanges([state], start, start + PAGE_SIZE - 1, true);
     if (ids.length === 0) return;
     const unseen = ids.filter((id) => !seen.has(id));
     const atOnce = unseen.some(isChunkId) ? CHUNKS_AT_ONCE : PAGE_SIZE;
     for (let from = 0; from < unseen.length; from += atOnce) {
+      const group = unseen.slice(from, from + atOnce);
+      if (state === 'completed' && group.every(isChunkId)) {
+        yield* completedChunks(queue, group, seen);
+        continue;
+      }
       // Issued together, the reads share the connection's round trips.
-      const jobs = await Promise.all(
-        unseen.slice(from, from + atOnce).map((id) => queue.getJob(id)),
-      );
+      const jobs = await Promise.all(group.map((id) => queue.getJob(id)));
+      const batch: CollectedLine[] = [];
       for (const job of jobs) {
         // A job removed between the two reads, or moved on (retried by hand), is not finished.
-        if (!job?.id || !job.finishedOn) continue;
-        yield* recordsOf(job as Job<AnyJobData, unknown>, job.id, state, seen);
+        if (job?.id && job.finishedOn) {
+          linesOf(job as Job<AnyJobData, unknown>, job.id, state, seen, batch);
+        }
       }
+      yield batch;
     }
     if (ids.length < PAGE_SIZE) return;
   }
 }
 
-/** A finished job's records not yielded yet: one for a one-input job, one per input of a chunk. */
-function* recordsOf(
+/**
+ * Completed chunks' lines, read as stored: only the return value (the job's data, its inputs,
+ * is not needed), and copied, not parsed — but for each line's index and kind.
+ */
+async function* completedChunks(
+  queue: Queue,
+  ids: readonly string[],
+  seen: Seen,
+): AsyncGenerator<CollectedLine[]> {
+  const client = await queue.client;
+  const stored = await Promise.all(ids.map((id) => client.hget(queue.toKey(id), 'returnvalue')));
+  for (let i = 0; i < ids.length; i++) {
+    const json = stored[i];
+    // Removed between the two reads.
+    if (json === null || json === undefined) continue;
+    seen.chunks.add(ids[i]!);
+    const batch: CollectedLine[] = [];
+    unseenLines((JSON.parse(json) as ChunkResult).lines, seen, batch);
+    yield batch;
+  }
+}
+
+/** The lines of a chunk's records whose index was not yielded (an overlapping chunk may have). */
+function unseenLines(lines: string, seen: Seen, batch: CollectedLine[]): void {
+  // Each line is `{"index":N,"value":...}` or `{"index":N,"error":...}`, as the worker wrote it.
+  for (let start = 0; start < lines.length; ) {
+    const end = lines.indexOf('\n', start) + 1;
+    const comma = lines.indexOf(',', start + INDEX_AT);
+    const index = Number(lines.slice(start + INDEX_AT, comma));
+    if (seen.indexes.add(index)) {
+      const ok = lines.startsWith('"value"', comma + 1);
+      batch.push({ index, line: lines.slice(start, end), ok });
+    }
+    start = end;
+  }
+}
+
+/** Where a record line's index starts: after `{"index":`. */
+const INDEX_AT = '{"index":'.length;
+
+/** A finished job's lines not yielded yet, into `batch`: one for a one-input job, one per input of a chunk. */
+function linesOf(
   job: Job<AnyJobData, unknown>,
   id: string,
   state: 'completed' | 'failed',
   seen: Seen,
-): Generator<OutputRecord> {
+  batch: CollectedLine[],
+): void {
   const data = job.data;
   if (!isChunk(data)) {
     const index = indexOfJobId(id);
     if (!seen.indexes.add(index)) return;
     const single = job as Job<JobData, unknown>;
-    yield state === 'completed' ? completedRecord(index, single) : failedRecord(index, single);
+    const record =
+      state === 'completed' ? completedRecord(index, single) : failedRecord(index, single);
+    batch.push({ index, line: `${JSON.stringify(record)}\n`, ok: 'value' in record });
     return;
   }
   seen.chunks.add(id);
   if (state === 'completed') {
-    // An overlapping chunk (the list was enqueued again, longer) may have yielded some already.
-    for (const record of (job.returnvalue as ChunkResult).records) {
-      if (seen.indexes.add(record.index)) yield record;
-    }
+    unseenLines((job.returnvalue as ChunkResult).lines, seen, batch);
     return;
   }
   // The chunk failed as a whole (its machines died under it too often): every input says why.
-  const error = failedRecord(-1, job as Job<JobData, unknown>);
+  const { error } = failedRecord(-1, job as Job<JobData, unknown>) as { error: unknown };
   for (const index of data.indexes) {
-    if (seen.indexes.add(index)) yield { ...error, index };
+    if (seen.indexes.add(index)) {
+      batch.push({ index, line: `${JSON.stringify({ index, error })}\n`, ok: false });
+    }
   }
 }
 

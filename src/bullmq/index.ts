@@ -12,8 +12,8 @@
 
 // The records `polyloop run` writes: one format for both, named for the queue here.
 export type { ErrorInfo, OutputRecord as QueueRecord } from '../records/format.js';
-export type { CollectOptions, CollectProgress } from './collect.js';
-export { collectResults } from './collect.js';
+export type { CollectedLine, CollectOptions, CollectProgress } from './collect.js';
+export { collectLines, collectResults } from './collect.js';
 export type { QueueTarget } from './connection.js';
 export type { QueueCounts } from './counts.js';
 export type { EnqueueOptions, EnqueueSummary } from './enqueue.js';

@@ -4,7 +4,7 @@
  * the inputs' indexes, so adding the same input list twice adds nothing the second time (BullMQ
  * ignores a job whose id exists).
  */
-import type { ErrorInfo, OutputRecord } from '../records/format.js';
+import type { ErrorInfo } from '../records/format.js';
 
 /** The name every polyloop job carries (BullMQ requires one; workers do not branch on it). */
 export const JOB_NAME = 'polyloop';
@@ -37,9 +37,12 @@ export interface ChunkData {
   readonly backoff: number;
 }
 
-/** What a chunk job returns: one record per input, as `polyloop run` writes them. */
+/**
+ * What a chunk job returns: one record per input as a JSONL line, as `polyloop run` writes them
+ * — text, so `collect` copies it instead of parsing and writing every record again.
+ */
 export interface ChunkResult {
-  readonly records: readonly OutputRecord[];
+  readonly lines: string;
 }
 
 export type AnyJobData = JobData | ChunkData;

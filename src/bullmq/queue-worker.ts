@@ -350,7 +350,7 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
       this.#completed += outcome.ok;
       this.#failed += size - outcome.ok;
       this.#retried += outcome.retried;
-      return { records: outcome.records };
+      return { lines: outcome.lines };
     } catch (error) {
       await this.#handBackIfStopped(job, token, error);
       throw error;

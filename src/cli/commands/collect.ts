@@ -56,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const target = targetOf(options);
   const pollInterval = integerOption('poll', options.poll, { min: 1 });
-  const { collectResults } = await loadQueueLibrary('collect');
+  const { collectLines } = await loadQueueLibrary('collect');
 
   const status = new StatusLine(
     Progress.modeFor(process.stderr, options.quiet),
@@ -79,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     return writer;
   };
   try {
-    const records = collectResults(target, {
+    const records = collectLines(target, {
       follow: options.follow,
       pollInterval,
       signal: stop.signal,
@@ -88,11 +88,15 @@ export async function main(argv: string[]): Promise<number> {
         status.update(run.fields(progress, errors));
       },
     });
-    for await (const record of records) {
-      if ('error' in record) errors++;
-      else values++;
+    for await (const batch of records) {
+      let text = '';
+      for (const { line, ok } of batch) {
+        if (ok) values++;
+        else errors++;
+        text += line;
+      }
       const output = await open();
-      if (!output.write(`${JSON.stringify(record)}\n`)) await output.drain();
+      if (!output.write(text)) await output.drain();
     }
     // No record at all: still an (empty) output, as before.
     await open();
