@@ -8,6 +8,7 @@ import { type RetryOptions, retryDelayAfter } from '../core/retry-policy.js';
 import { AbortError, TaskModuleError } from '../errors.js';
 import type { Pool } from '../pool.js';
 import { recordLine } from '../records/format.js';
+import { parseJsonLine } from '../records/json-line.js';
 import type { TaskModule } from '../types.js';
 import type { ChunkData } from './job-data.js';
 
@@ -30,7 +31,8 @@ export async function runChunk<M extends TaskModule>(
   ownRetry: RetryOptions | undefined,
   signal: AbortSignal | undefined,
 ): Promise<ChunkOutcome> {
-  const { indexes, inputs } = data;
+  const { indexes } = data;
+  const inputs: unknown[] = data.inputs ? [...data.inputs] : new Array(indexes.length);
   const lines = new Array<string>(indexes.length);
   let ok = 0;
   const settle = (offset: number, succeeded: boolean, result: unknown, attempt: number) => {
@@ -47,10 +49,23 @@ export async function runChunk<M extends TaskModule>(
   };
   const runnable: number[] = [];
   for (let offset = 0; offset < indexes.length; offset++) {
+    const index = indexes[offset]!;
     const inputError = data.inputErrors?.[offset];
-    if (inputError)
-      lines[offset] = `${JSON.stringify({ index: indexes[offset]!, error: inputError })}\n`;
-    else runnable.push(offset);
+    if (inputError) {
+      lines[offset] = `${JSON.stringify({ index, error: inputError })}\n`;
+      continue;
+    }
+    const json = data.json?.[offset];
+    if (typeof json === 'string') {
+      // The line's text as enqueued: not JSON is that input's record, as in `polyloop run`.
+      const line = parseJsonLine(index, json);
+      if (!line.ok) {
+        settle(offset, false, line.error, 1);
+        continue;
+      }
+      inputs[offset] = line.value;
+    }
+    runnable.push(offset);
   }
   const retries: Promise<void>[] = [];
   /** Records a failed attempt, or starts the input's next one. */

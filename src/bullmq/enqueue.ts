@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
-import type { ErrorInfo } from '../records/format.js';
+import { type ErrorInfo, errorInfo } from '../records/format.js';
+import { parseJsonLine } from '../records/json-line.js';
 import { chunksOf } from './chunker.js';
 import { openQueue, type QueueTarget, whenConnected } from './connection.js';
 import { jobTotal, queueCounts } from './counts.js';
@@ -55,9 +56,10 @@ export interface EnqueueSummary {
   readonly complete: boolean;
 }
 
-/** One input to enqueue, or the reason its line could not be read. */
+/** One input to enqueue — or its JSON text, for the worker to parse — or why its line could not be read. */
 export type EnqueueItem =
   | { readonly index: number; readonly input: unknown }
+  | { readonly index: number; readonly json: string }
   | { readonly index: number; readonly inputError: ErrorInfo };
 
 export const DEFAULT_CHUNK = 256;
@@ -134,16 +136,26 @@ export async function enqueueItems(
 }
 
 function singleJob(item: EnqueueItem, retried: object): BulkJob {
-  const data: JobData = item;
+  const data: JobData = 'json' in item ? parsed(item) : item;
   // An unreadable input fails once and for all: retrying cannot fix the line.
   const opts = 'inputError' in item ? { attempts: 1 } : retried;
   return { name: JOB_NAME, data, opts: { jobId: jobIdOf(item.index), ...opts } };
 }
 
+/** A one-input job's data: its line parsed here (one-input jobs carry values, not text). */
+function parsed(item: { readonly index: number; readonly json: string }): JobData {
+  const line = parseJsonLine(item.index, item.json);
+  return line.ok
+    ? { index: item.index, input: line.value }
+    : { index: item.index, inputError: errorInfo(line.error) };
+}
+
 function chunkJob(group: readonly EnqueueItem[], attempts: number, backoff: number): BulkJob {
   let inputErrors: Record<number, ErrorInfo> | undefined;
+  const text = group.some((item) => 'json' in item);
   const inputs = group.map((item, offset) => {
-    if ('input' in item) return item.input;
+    if ('json' in item) return item.json;
+    if ('input' in item) return text ? JSON.stringify(item.input) : item.input;
     inputErrors ??= {};
     inputErrors[offset] = item.inputError;
     return null;
@@ -151,7 +163,7 @@ function chunkJob(group: readonly EnqueueItem[], attempts: number, backoff: numb
   const indexes = group.map((item) => item.index);
   const data: ChunkData = {
     indexes,
-    inputs,
+    ...(text ? { json: inputs as (string | null)[] } : { inputs }),
     ...(inputErrors ? { inputErrors } : {}),
     attempts,
     backoff,

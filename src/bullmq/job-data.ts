@@ -27,8 +27,10 @@ export interface JobData {
 export interface ChunkData {
   /** Each input's index (line numbers: blank lines leave gaps). */
   readonly indexes: readonly number[];
-  /** The inputs, by position (null where the line could not be read). */
-  readonly inputs: readonly unknown[];
+  /** The inputs, by position (null where the line could not be read)... */
+  readonly inputs?: readonly unknown[];
+  /** ...or their JSON text, parsed by the worker (the CLI's lines: `enqueue` does not parse them). */
+  readonly json?: readonly (string | null)[];
   /** Lines that could not be read, by position in the chunk. */
   readonly inputErrors?: Readonly<Record<number, ErrorInfo>>;
   /** Runs each input gets when its task fails (the enqueue's `attempts`). */

@@ -7,37 +7,25 @@
 import { isUtf8 } from 'node:buffer';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { PolyloopError } from '../errors.js';
+import { InvalidInputError, type ParsedInput, parseJsonLine } from '../records/json-line.js';
 import { FingerprintKeeper, loadFingerprint } from './fingerprint-file.js';
 import { InputFingerprint } from './input-fingerprint.js';
 import { checkResumedInput, type InputCheck } from './resume.js';
 import { UsageError } from './usage-error.js';
 import { utf8Problem } from './utf8.js';
 
-/** A line that is not valid JSON, or not UTF-8: that input fails with this error, the run goes on. */
-export class InvalidInputError extends PolyloopError {
-  readonly line: number;
-  /** `problem` completes "Line 3 ...": "is not valid JSON: ...". */
-  constructor(index: number, problem: string, options?: ErrorOptions) {
-    super('ERR_POLYLOOP_INVALID_INPUT', `Line ${index + 1} ${problem}`, options);
-    this.line = index + 1;
-  }
+export { InvalidInputError, type ParsedInput };
 
-  /** A line whose bytes (starting at `offset` in the input) are not UTF-8. */
-  static notUtf8(index: number, offset: number, bytes: Uint8Array): InvalidInputError {
-    const problem = utf8Problem(bytes);
-    const where = problem
-      ? `at byte offset ${offset + problem.at} of the input (offset ${problem.at} in the line: ${problem.bytes}, ${problem.reason})`
-      : `(it starts at byte offset ${offset} of the input)`;
-    return new InvalidInputError(index, `is not valid UTF-8 ${where}`);
-  }
+/** A line (starting at byte `offset` of the input) whose bytes are not UTF-8. */
+function notUtf8(index: number, offset: number, bytes: Uint8Array): InvalidInputError {
+  const problem = utf8Problem(bytes);
+  const where = problem
+    ? `at byte offset ${offset + problem.at} of the input (offset ${problem.at} in the line: ${problem.bytes}, ${problem.reason})`
+    : `(it starts at byte offset ${offset} of the input)`;
+  return new InvalidInputError(index, `is not valid UTF-8 ${where}`);
 }
 
 export type InputFormat = 'json' | 'lines';
-
-export type ParsedInput =
-  | { readonly index: number; readonly ok: true; readonly value: unknown }
-  | { readonly index: number; readonly ok: false; readonly error: InvalidInputError };
 
 type Line =
   | { readonly index: number; readonly text: string }
@@ -117,19 +105,20 @@ export class InputReader {
       } else if (this.format === 'lines') {
         yield { index, ok: true, value: text };
       } else {
-        try {
-          yield { index, ok: true, value: JSON.parse(text) };
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
-          const problem = `is not valid JSON: ${message}`;
-          yield {
-            index,
-            ok: false,
-            error: new InvalidInputError(index, problem, { cause: error }),
-          };
-        }
+        yield parseJsonLine(index, text);
       }
     }
+  }
+
+  /**
+   * Every non-blank line as its text, unparsed (`enqueue` hands JSON lines to the workers as
+   * text); a line that is not UTF-8 carries its error.
+   */
+  async *texts(): AsyncGenerator<
+    | { readonly index: number; readonly text: string }
+    | { readonly index: number; readonly error: InvalidInputError }
+  > {
+    yield* this.lines();
   }
 
   /**
@@ -233,7 +222,7 @@ export class InputReader {
             textAt = end + 1;
             byteAt = byteEnd + 1;
             if (!isUtf8(bytes)) {
-              line = { index, error: InvalidInputError.notUtf8(index, offset + byteFrom, bytes) };
+              line = { index, error: notUtf8(index, offset + byteFrom, bytes) };
             }
           }
           if (line === undefined) {
@@ -266,7 +255,7 @@ export class InputReader {
 
   /** One line's bytes (without its newline), starting at `offset` in the input. */
   private line(bytes: Buffer, index: number, offset: number): Line | undefined {
-    if (!isUtf8(bytes)) return { index, error: InvalidInputError.notUtf8(index, offset, bytes) };
+    if (!isUtf8(bytes)) return { index, error: notUtf8(index, offset, bytes) };
     const text = this.text(bytes.toString('utf8'), offset === 0);
     return text === undefined ? undefined : { index, text };
   }

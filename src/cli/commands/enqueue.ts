@@ -82,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const summary = await enqueueItems(target, items(reader), {
+    const summary = await enqueueItems(target, items(reader, options.lines ? 'lines' : 'json'), {
       chunk,
       attempts,
       backoff,
@@ -106,11 +106,15 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** The reader's lines as jobs: a malformed line carries its error instead of an input. */
-async function* items(reader: InputReader) {
-  for await (const item of reader.inputs()) {
-    yield item.ok
-      ? { index: item.index, input: item.value }
-      : { index: item.index, inputError: errorInfo(item.error) };
+/**
+ * The reader's lines as jobs' items: JSON lines as text (the worker parses them: a line that is not
+ * JSON gets its record there), plain-text lines as string inputs; a line that is not UTF-8
+ * carries its error instead.
+ */
+async function* items(reader: InputReader, format: 'json' | 'lines') {
+  for await (const line of reader.texts()) {
+    if ('error' in line) yield { index: line.index, inputError: errorInfo(line.error) };
+    else if (format === 'json') yield { index: line.index, json: line.text };
+    else yield { index: line.index, input: line.text };
   }
 }
