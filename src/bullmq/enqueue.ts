@@ -2,7 +2,9 @@ import type { Queue } from 'bullmq';
 import type { ErrorInfo } from '../records/format.js';
 import { openQueue, type QueueTarget, whenConnected } from './connection.js';
 import { jobTotal, queueCounts } from './counts.js';
+import { QueueStateLostError } from './errors.js';
 import { JOB_NAME, type JobData, jobIdOf, META_KEY_SUFFIX, META_TOTAL_FIELD } from './job-data.js';
+import { chunkOf, closeWithin, inputsWithoutJob, RedisHealth } from './redis-health.js';
 import { nonNegative, positiveInteger } from './validate.js';
 
 /** Options of `enqueueInputs`. */
@@ -73,8 +75,11 @@ export async function enqueueItems(
   const backoff = nonNegative('backoff', options?.backoff, DEFAULT_BACKOFF);
   const chunkSize = positiveInteger('chunkSize', options?.chunkSize, DEFAULT_CHUNK_SIZE);
   const queue = openQueue(target);
+  // Stopped, it adds the chunk in hand if Redis takes it soon; not if Redis is away.
+  const health = new RedisHealth(target, { signal: options?.signal, stopWithinMs: 2000 });
   try {
     await whenConnected(queue, target);
+    await health.watch(queue);
     const before = jobTotal(await queueCounts(queue));
     const retried = { attempts, backoff: { type: 'exponential', delay: backoff } };
     let chunk: Parameters<Queue['addBulk']>[0] = [];
@@ -103,12 +108,33 @@ export async function enqueueItems(
     }
     await flush();
     if (options?.signal?.aborted) complete = false;
+    // Jobs added before Redis lost its data are gone: noting the count would hide that.
+    if (complete) await assertNoJobLost(queue, read);
     // The number of jobs, not the last line number + 1: blank lines have no job (and no record).
     if (complete) await recordInputCount(queue, read);
     const after = jobTotal(await queueCounts(queue));
     return { inputs: read, added: after - before, complete };
+  } catch (error) {
+    throw health.gaveUp ?? error;
   } finally {
-    await queue.close();
+    health.dispose();
+    await closeWithin(queue, () => queue.close());
+  }
+}
+
+/**
+ * Every one of the `inputs` has a job once they are all added: fewer jobs mean some vanished
+ * meanwhile (Redis restarted without its data).
+ */
+async function assertNoJobLost(queue: Queue, inputs: number): Promise<void> {
+  const chunk = await chunkOf(queue);
+  const jobs = jobTotal(await queueCounts(queue));
+  if (jobs < Math.ceil(inputs / chunk)) {
+    throw new QueueStateLostError(
+      `${jobs} jobs for ${inputs} inputs once all were added`,
+      Math.max(inputsWithoutJob(inputs, jobs, chunk), 1),
+      inputs,
+    );
   }
 }
 

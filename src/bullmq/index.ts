@@ -18,8 +18,13 @@ export type { QueueTarget } from './connection.js';
 export type { QueueCounts } from './counts.js';
 export type { EnqueueOptions, EnqueueSummary } from './enqueue.js';
 export { enqueueInputs } from './enqueue.js';
-export { MissingJobsError, RedisUnavailableError } from './errors.js';
-export type { QueueStatus } from './monitor.js';
+export {
+  MissingJobsError,
+  QueueStateLostError,
+  RedisDownError,
+  RedisUnavailableError,
+} from './errors.js';
+export type { QueueMonitorOptions, QueueStatus } from './monitor.js';
 export { QueueMonitor } from './monitor.js';
 export type { QueueWorkerCounts, QueueWorkerOptions } from './queue-worker.js';
 export { QueueWorker, startQueueWorker } from './queue-worker.js';

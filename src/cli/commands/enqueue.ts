@@ -32,8 +32,14 @@ ${QUEUE_OPTIONS_HELP}
 Blank lines are not inputs (they keep their line number). A line that is not JSON gets a job
 that fails at once, without retries: its record is an ERR_POLYLOOP_INVALID_INPUT error.
 
-Exit codes: 0 every input is in the queue; 2 a usage error, or Redis did not answer; 130
-interrupted (run the same command again to add the rest).
+While Redis is unreachable it waits for it and reconnects; after --redis-down-timeout it gives
+up, with exit code 3. A signal then stops it at once (exit code 130). Jobs added before Redis
+restarted without its data are gone: it then exits with code 4 without noting the list complete.
+Either way, run the same command again: it adds only what is missing.
+
+Exit codes: 0 every input is in the queue; 2 a usage error, or Redis did not answer at start; 3
+Redis unreachable for longer than --redis-down-timeout; 4 jobs vanished during the enqueue (Redis
+restarted without its data); 130 interrupted (run the same command again to add the rest).
 `;
 
 const OPTIONS = {
@@ -68,6 +74,8 @@ export async function main(argv: string[]): Promise<number> {
   const started = performance.now();
   const stop = new AbortController();
   const onSignal = () => {
+    // A second signal: out now, whatever is pending.
+    if (stop.signal.aborted) process.exit(EXIT_INTERRUPTED);
     stop.abort();
     reader.stop();
   };
@@ -88,14 +96,22 @@ export async function main(argv: string[]): Promise<number> {
       `${count(summary.inputs)} inputs, ${count(summary.added)} added` +
         (already > 0 ? ` (${count(already)} were already in the queue)` : '') +
         ` to ${target.queue} in ${duration(performance.now() - started)}` +
-        (summary.complete ? '' : ' — interrupted: run the same command again to add the rest'),
+        (summary.complete ? '' : ` — ${INTERRUPTED}`),
     );
     return summary.complete ? EXIT_OK : EXIT_INTERRUPTED;
+  } catch (error) {
+    // Stopped by the signal while Redis was away: interrupted, as with Redis up.
+    const { code, reason } = error as { code?: unknown; reason?: unknown };
+    if (code !== 'ERR_POLYLOOP_REDIS_DOWN' || reason !== 'stopped') throw error;
+    status.finish(`${(error as Error).message} — ${INTERRUPTED}`);
+    return EXIT_INTERRUPTED;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
 }
+
+const INTERRUPTED = 'interrupted: run the same command again to add the rest';
 
 /** The reader's lines as jobs: a malformed line carries its error instead of an input. */
 async function* items(reader: InputReader) {
