@@ -30,6 +30,8 @@ interface RedisClient {
   off(event: string, listener: () => void): unknown;
   disconnect(): void;
   flushQueue?(error: Error): void;
+  /** The socket: ioredis's disconnect only ends it, which a frozen server never acknowledges. */
+  readonly stream?: { destroy(): void } | undefined;
 }
 
 export interface RedisHealthOptions {
@@ -190,12 +192,16 @@ async function clientsOf(base: QueueBase): Promise<RedisClient[]> {
   return clients;
 }
 
-/** Disconnects, then rejects whatever waits on the connections (ioredis would keep it waiting). */
+/**
+ * Disconnects, then rejects whatever waits on the connections (ioredis would keep it waiting),
+ * and destroys the sockets (a server that is frozen, not gone, would keep them half-open).
+ */
 function cut(clients: readonly RedisClient[], error: Error): void {
   for (const client of clients) {
     try {
       client.disconnect();
       client.flushQueue?.(error);
+      client.stream?.destroy();
     } catch {}
   }
 }
