@@ -15,6 +15,7 @@ import {
   type JobData,
 } from './job-data.js';
 import { type MachineShare, readMachineShares } from './machine-tally.js';
+import { chunkOf, closeWithin, QueueStateTracker, RedisHealth } from './redis-health.js';
 import { nonNegative } from './validate.js';
 
 /** Options of `collectResults`. */
@@ -41,11 +42,18 @@ export interface CollectProgress extends QueueCounts {
   readonly inputs: number | undefined;
   /** Each machine's inputs finished, as its worker last reported them (once a second). */
   readonly machines: readonly MachineShare[];
+  /**
+   * Since when (epoch ms) Redis has been unreachable, while it is: progress is then reported
+   * every `pollInterval` with the totals last seen.
+   */
+  readonly redisDownSince?: number | undefined;
 }
 
 const PAGE_SIZE = 1000;
 /** Chunk jobs read at once: each holds hundreds of records, so fewer than one-input jobs. */
 const CHUNKS_AT_ONCE = 16;
+/** Once `signal` aborts, how long a look at the queue may still take before it is cut. */
+const STOP_WITHIN_MS = 2000;
 // BullMQ's failedReason when a job's machines died under it more than `maxStalledCount` times.
 const STALLED_REASON = /stalled more than allowable limit/;
 
@@ -57,7 +65,10 @@ const STALLED_REASON = /stalled more than allowable limit/;
  * was yielded is remembered as one bit per index.
  *
  * With `follow`, it ends once every enqueued input has a record; it throws `MissingJobsError`
- * if nothing is left to run while some inputs still have none (their jobs were removed).
+ * if nothing is left to run while some inputs still have none (their jobs were removed), and
+ * `QueueStateLostError` if the queue loses state it had (Redis restarted without its data).
+ * If Redis goes away it waits for it, up to `target.redisDownTimeout`, then throws
+ * `RedisDownError`; `signal` ends the iteration at once even then.
  */
 export async function* collectResults(
   target: QueueTarget,
@@ -87,14 +98,28 @@ export async function* collectLines(
   const pollInterval = nonNegative('pollInterval', options.pollInterval, 1000);
   const { follow = false, signal } = options;
   const queue = openQueue(target);
+  let last: CollectProgress | undefined;
+  const health = new RedisHealth(target, {
+    signal,
+    stopWithinMs: STOP_WITHIN_MS,
+    tickMs: pollInterval,
+    onChange: (redisDownSince) => {
+      last = { ...(last ?? NOTHING_SEEN), redisDownSince };
+      options.onProgress?.(last);
+    },
+  });
+  const tracker = new QueueStateTracker();
   try {
     await whenConnected(queue, target);
+    await health.watch(queue);
     const seen = new Seen();
     while (!signal?.aborted) {
       // In this order: once the input count is noted every job exists, so a snapshot taken after
       // it, then a full pass, sees every job that had finished by the snapshot.
       const inputs = await recordedInputCount(queue);
       const counts = await queueCounts(queue);
+      const lost = tracker.observe(inputs, counts, await chunkOf(queue));
+      if (lost) throw lost;
       for (const state of ['completed', 'failed'] as const) {
         for await (const batch of finishedLines(queue, state, seen)) {
           if (batch.length > 0) yield batch;
@@ -102,10 +127,10 @@ export async function* collectLines(
         }
       }
       const collected = seen.indexes.size;
-      if (options.onProgress) {
-        const machines = await readMachineShares(queue);
-        options.onProgress({ ...counts, collected, inputs, machines });
-      }
+      // The machines' shares only for a watcher: a small hash, read once per look.
+      const machines = options.onProgress ? await readMachineShares(queue) : [];
+      last = { ...counts, collected, inputs, machines, redisDownSince: health.downSince };
+      options.onProgress?.(last);
       if (!follow) return;
       if (inputs !== undefined && collected >= inputs) return;
       if (inputs !== undefined && pending(counts) === 0) {
@@ -113,8 +138,13 @@ export async function* collectLines(
       }
       await sleep(pollInterval, undefined, { signal }).catch(() => {});
     }
+  } catch (error) {
+    // Stopped while Redis was away: the iteration ends with what it has yielded.
+    if (health.gaveUp?.reason === 'stopped') return;
+    throw health.gaveUp ?? error;
   } finally {
-    await queue.close();
+    health.dispose();
+    await closeWithin(queue, () => queue.close());
   }
 }
 
@@ -129,6 +159,17 @@ class Seen {
     return index < 0 || this.indexes.has(index);
   }
 }
+
+const NOTHING_SEEN: CollectProgress = {
+  waiting: 0,
+  active: 0,
+  delayed: 0,
+  completed: 0,
+  failed: 0,
+  collected: 0,
+  inputs: undefined,
+  machines: [],
+};
 
 /**
  * The records of the jobs in one finished state not yet in `seen`, oldest first, a page at a

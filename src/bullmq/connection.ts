@@ -1,4 +1,4 @@
-import { type ConnectionOptions, Queue, type QueueBase } from 'bullmq';
+import { type ConnectionOptions, Queue, type QueueBase, type RedisOptions } from 'bullmq';
 import { RedisUnavailableError } from './errors.js';
 
 /** Which queue, on which Redis: what every queue command needs. */
@@ -11,16 +11,39 @@ export interface QueueTarget {
   readonly prefix?: string | undefined;
   /** How long to wait for Redis to answer at start before failing with `RedisUnavailableError`. @default 10000 */
   readonly connectTimeout?: number | undefined;
+  /**
+   * How long Redis may stay unreachable once connected before the command gives up with
+   * `RedisDownError` (a worker then stops: its jobs in hand come back when their locks expire).
+   * Meanwhile it waits and reconnects; a restarted Redis that kept its data loses nothing.
+   * @default 60000
+   */
+  readonly redisDownTimeout?: number | undefined;
 }
 
 const DEFAULT_CONNECT_TIMEOUT = 10_000;
+/** The longest wait between two reconnection attempts (BullMQ's default grows to 20 s). */
+const MAX_RECONNECT_DELAY = 1000;
 
+/**
+ * The connection options BullMQ gets. Unless given otherwise: commands wait for a lost connection
+ * to come back instead of failing after 20 reconnection attempts (ioredis's `maxRetriesPerRequest`,
+ * which made a command fail minutes into an outage with a stack trace) — the commands' own
+ * `redisDownTimeout` decides when to give up — and reconnection is tried every second at most,
+ * so a restarted Redis is found again within a second rather than BullMQ's 20.
+ */
 export function connectionOf(target: QueueTarget): ConnectionOptions {
-  return typeof target.redis === 'string' ? { url: target.redis } : target.redis;
+  const given = typeof target.redis === 'string' ? { url: target.redis } : target.redis;
+  // An ioredis instance (or cluster) is the caller's: used as it is.
+  if (['connect', 'disconnect', 'duplicate'].some((name) => name in given)) return given;
+  const defaults: RedisOptions = {
+    maxRetriesPerRequest: null,
+    retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 10), MAX_RECONNECT_DELAY),
+  };
+  return { ...defaults, ...(given as RedisOptions) };
 }
 
 /** How to name the Redis in messages, without its password. */
-function describeRedis(target: QueueTarget): string {
+export function describeRedis(target: QueueTarget): string {
   if (typeof target.redis !== 'string') return 'the given Redis connection';
   try {
     const url = new URL(target.redis);

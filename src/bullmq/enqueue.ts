@@ -4,7 +4,7 @@ import { parseJsonLine } from '../records/json-line.js';
 import { chunksOf } from './chunker.js';
 import { openQueue, type QueueTarget, whenConnected } from './connection.js';
 import { jobTotal, queueCounts } from './counts.js';
-import { ChunkMismatchError } from './errors.js';
+import { ChunkMismatchError, QueueStateLostError } from './errors.js';
 import {
   type ChunkData,
   chunkIdOf,
@@ -16,6 +16,7 @@ import {
   META_KEY_SUFFIX,
   META_TOTAL_FIELD,
 } from './job-data.js';
+import { closeWithin, RedisHealth } from './redis-health.js';
 import { nonNegative, positiveInteger } from './validate.js';
 
 /** Options of `enqueueInputs`. */
@@ -104,8 +105,11 @@ export async function enqueueItems(
   const jobsPerBulk = Math.max(1, Math.round(bulkSize / chunk));
   const signal = options?.signal;
   const queue = openQueue(target);
+  // Stopped, it adds the chunk in hand if Redis takes it soon; not if Redis is away.
+  const health = new RedisHealth(target, { signal: options?.signal, stopWithinMs: 2000 });
   try {
     await whenConnected(queue, target);
+    await health.watch(queue);
     const before = jobTotal(await queueCounts(queue));
     await claimChunkSize(queue, target.queue, chunk, before);
     const retried = { attempts, backoff: { type: 'exponential', delay: backoff } };
@@ -126,12 +130,37 @@ export async function enqueueItems(
     }
     await flush();
     const complete = !signal?.aborted;
+    // Jobs added before Redis lost its data are gone: noting the counts would hide that.
+    if (complete) await assertNoJobLost(queue, read, jobs, chunk);
     // Jobs, not the last line number + 1: blank lines have no job (and no record).
     if (complete) await recordCounts(queue, read, jobs);
     const after = jobTotal(await queueCounts(queue));
     return { inputs: read, jobs, added: after - before, complete };
+  } catch (error) {
+    throw health.gaveUp ?? error;
   } finally {
-    await queue.close();
+    health.dispose();
+    await closeWithin(queue, () => queue.close());
+  }
+}
+
+/**
+ * Every one of the `inputs` has a job once they are all added: fewer jobs mean some vanished
+ * meanwhile (Redis restarted without its data).
+ */
+async function assertNoJobLost(
+  queue: Queue,
+  inputs: number,
+  jobs: number,
+  chunk: number,
+): Promise<void> {
+  const held = jobTotal(await queueCounts(queue));
+  if (held < jobs) {
+    throw new QueueStateLostError(
+      `${held} jobs for ${inputs} inputs in ${jobs} jobs once all were added`,
+      Math.min(inputs, (jobs - held) * chunk),
+      inputs,
+    );
   }
 }
 

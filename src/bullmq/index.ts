@@ -18,9 +18,15 @@ export type { QueueTarget } from './connection.js';
 export type { QueueCounts } from './counts.js';
 export type { EnqueueOptions, EnqueueSummary } from './enqueue.js';
 export { enqueueInputs } from './enqueue.js';
-export { ChunkMismatchError, MissingJobsError, RedisUnavailableError } from './errors.js';
+export {
+  ChunkMismatchError,
+  MissingJobsError,
+  QueueStateLostError,
+  RedisDownError,
+  RedisUnavailableError,
+} from './errors.js';
 export type { MachineShare } from './machine-tally.js';
-export type { QueueStatus } from './monitor.js';
+export type { QueueMonitorOptions, QueueStatus } from './monitor.js';
 export { QueueMonitor } from './monitor.js';
 export type { QueueWorkerCounts, QueueWorkerOptions } from './queue-worker.js';
 export { QueueWorker, startQueueWorker } from './queue-worker.js';

@@ -3,6 +3,7 @@ import { openQueue, type QueueTarget, whenConnected } from './connection.js';
 import { pending, type QueueCounts, queueCounts } from './counts.js';
 import { recordedInputCount, recordedJobCount } from './enqueue.js';
 import { type MachineShare, readMachineShares } from './machine-tally.js';
+import { chunkOf, closeWithin, QueueStateTracker, RedisHealth } from './redis-health.js';
 
 /** A queue's state as polyloop sees it. */
 export interface QueueStatus extends QueueCounts {
@@ -14,36 +15,72 @@ export interface QueueStatus extends QueueCounts {
   readonly machines: readonly MachineShare[];
 }
 
-/** Reads a queue's totals over one connection, as often as asked (for progress displays). */
+/** Options of `QueueMonitor.open`. */
+export interface QueueMonitorOptions {
+  /** Stopping: a `status()` waiting for a Redis that is away rejects at once. */
+  readonly signal?: AbortSignal | undefined;
+  /** Called when Redis becomes unreachable (with since when, epoch ms) and when it is back (undefined). */
+  readonly onRedisChange?: ((downSince: number | undefined) => void) | undefined;
+}
+
+/**
+ * Reads a queue's totals over one connection, as often as asked (for progress displays). While
+ * Redis is away, `status()` waits for it, up to `target.redisDownTimeout` (then rejects with
+ * `RedisDownError`); it rejects with `QueueStateLostError` once the queue has lost state an
+ * earlier `status()` saw (Redis came back without its data).
+ */
 export class QueueMonitor {
   readonly #queue: Queue;
+  readonly #health: RedisHealth;
+  readonly #tracker = new QueueStateTracker();
 
-  private constructor(queue: Queue) {
+  private constructor(queue: Queue, health: RedisHealth) {
     this.#queue = queue;
+    this.#health = health;
   }
 
-  static async open(target: QueueTarget): Promise<QueueMonitor> {
+  static async open(target: QueueTarget, options: QueueMonitorOptions = {}): Promise<QueueMonitor> {
     const queue = openQueue(target);
+    const health = new RedisHealth(target, {
+      signal: options.signal,
+      onChange: options.onRedisChange,
+    });
     try {
       await whenConnected(queue, target);
+      await health.watch(queue);
     } catch (error) {
-      await queue.close();
+      health.dispose();
+      await closeWithin(queue, () => queue.close());
       throw error;
     }
-    return new QueueMonitor(queue);
+    return new QueueMonitor(queue, health);
   }
 
   async status(): Promise<QueueStatus> {
-    // The input count first: once it is noted every job exists, so the counts cover them all.
-    const inputs = await recordedInputCount(this.#queue);
-    const jobs = await recordedJobCount(this.#queue);
-    const counts = await queueCounts(this.#queue);
-    const finished =
-      jobs !== undefined && pending(counts) === 0 && counts.completed + counts.failed >= jobs;
-    return { ...counts, inputs, finished, machines: await readMachineShares(this.#queue) };
+    try {
+      // The input count first: once it is noted every job exists, so the counts cover them all.
+      const inputs = await recordedInputCount(this.#queue);
+      const jobs = await recordedJobCount(this.#queue);
+      const counts = await queueCounts(this.#queue);
+      const lost = this.#tracker.observe(inputs, counts, await chunkOf(this.#queue));
+      if (lost) throw lost;
+      const finished =
+        jobs !== undefined && pending(counts) === 0 && counts.completed + counts.failed >= jobs;
+      return { ...counts, inputs, finished, machines: await readMachineShares(this.#queue) };
+    } catch (error) {
+      throw this.#health.gaveUp ?? error;
+    }
   }
 
+  /** Since when (epoch ms) Redis has been unreachable, or undefined while it answers. */
+  get redisDownSince(): number | undefined {
+    return this.#health.downSince;
+  }
+
+  /** Closes the connection (at once if Redis is away: a `status()` waiting on it rejects). */
   close(): Promise<void> {
-    return this.#queue.close();
+    this.#health.stop();
+    this.#health.dispose();
+    return closeWithin(this.#queue, () => this.#queue.close());
   }
 }

@@ -8,8 +8,10 @@ import { errorInfo, type OutputRecord, outputNotJson, recordOf } from '../record
 import type { TaskModule } from '../types.js';
 import { runChunk } from './chunk-runner.js';
 import { connectionOf, type QueueTarget, whenConnected } from './connection.js';
+import type { RedisDownError } from './errors.js';
 import { type AnyJobData, type ChunkData, type ChunkResult, isChunk } from './job-data.js';
 import { MachineTally } from './machine-tally.js';
+import { closeWithin, RedisHealth, settlesWithin } from './redis-health.js';
 import { nonNegative, positiveInteger } from './validate.js';
 
 /**
@@ -49,6 +51,12 @@ export interface QueueWorkerOptions extends PoolOptions {
   readonly name?: string | undefined;
   /** Called with errors of the Redis connection or of BullMQ bookkeeping (the worker carries on). */
   readonly onError?: ((error: Error) => void) | undefined;
+  /**
+   * Called when Redis becomes unreachable (with since when, epoch ms) and when it is back
+   * (undefined). Meanwhile the worker waits for it, up to `target.redisDownTimeout`; then it
+   * stops and `stopped` rejects with `RedisDownError`.
+   */
+  readonly onRedisChange?: ((downSince: number | undefined) => void) | undefined;
 }
 
 /** How many inputs a `QueueWorker` has finished, by outcome (this machine only). */
@@ -72,6 +80,8 @@ const FIRST_PREFETCH = 2;
  * window. 256 per worker keeps both cheap; raise `prefetch` for tasks that mostly wait.
  */
 const PREFETCH_PER_WORKER = 256;
+/** How long destroy() waits for Redis to take the jobs in hand back before leaving them to expire. */
+const HANDBACK_WITHIN_MS = 500;
 
 /**
  * Start consuming the queue's jobs on a new polyloop pool: one BullMQ consumer for the machine,
@@ -90,6 +100,7 @@ export async function startQueueWorker<M extends TaskModule = TaskModule>(
     maxStalledCount,
     name,
     onError,
+    onRedisChange,
     retryErrors,
     retryDelay,
     shouldRetry,
@@ -115,6 +126,7 @@ export async function startQueueWorker<M extends TaskModule = TaskModule>(
     maxStalledCount: nonNegative('maxStalledCount', maxStalledCount, DEFAULT_MAX_STALLED_COUNT),
     name: name ?? `${hostname()}:${process.pid}`,
     onError: onError ?? (() => {}),
+    onRedisChange,
     retry: retryErrors === undefined ? undefined : retry,
   });
   try {
@@ -135,6 +147,7 @@ interface ResolvedWorkerOptions {
   readonly maxStalledCount: number;
   readonly name: string;
   readonly onError: (error: Error) => void;
+  readonly onRedisChange?: ((downSince: number | undefined) => void) | undefined;
   /** Error retries decided here, in place of the job's own attempts and backoff. */
   readonly retry: RetryOptions | undefined;
 }
@@ -160,6 +173,8 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
   #destroying = false;
   /** Jobs being handed back to the queue by destroy(). */
   readonly #handbacks = new Set<Promise<void>>();
+  /** The Redis connections' watch: gives up on a Redis away too long, or while stopping. */
+  readonly #health: RedisHealth;
   #resolveStopped!: () => void;
   #rejectStopped!: (error: Error) => void;
   /** Settles when the worker has stopped: resolves after `close()`/`destroy()`, rejects if the pool broke. */
@@ -177,6 +192,10 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
     });
     // Whoever awaits `stopped` sees the failure; not awaiting it must not crash the process.
     this.stopped.catch(() => {});
+    this.#health = new RedisHealth(target, {
+      onChange: options.onRedisChange,
+      onGiveUp: (error) => this.#redisGone(error),
+    });
     // Three parameters: BullMQ hands the processor an AbortSignal only when it declares one.
     const processor = (
       job: Job<AnyJobData, OutputRecord | ChunkResult>,
@@ -220,8 +239,23 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
   }
 
   /** @internal */
-  connected(): Promise<void> {
-    return whenConnected(this.#worker, this.#target);
+  async connected(): Promise<void> {
+    await whenConnected(this.#worker, this.#target);
+    await this.#health.watch(this.#worker);
+  }
+
+  /** Since when (epoch ms) Redis has been unreachable, or undefined while it answers. */
+  get redisDownSince(): number | undefined {
+    return this.#health.downSince;
+  }
+
+  /**
+   * Redis stayed away too long, or went away while stopping: its connections are cut, so nothing
+   * can be handed back or finished; stop now. The jobs in hand come back once their locks expire.
+   */
+  #redisGone(error: RedisDownError): void {
+    this.#fatal ??= error;
+    void this.destroy();
   }
 
   /** This machine's job counts so far. */
@@ -236,10 +270,13 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
 
   /**
    * Take no more jobs, finish the ones in hand (their results reach Redis), then stop the pool.
-   * The graceful way out (SIGTERM).
+   * The graceful way out (SIGTERM). If Redis is away (or goes away before the jobs are done), it
+   * stops at once instead, as `destroy()` does but without handing the jobs back (they come back
+   * when their locks expire), and `stopped` rejects with `RedisDownError`.
    */
   close(): Promise<void> {
     this.#stopping ??= this.#stop(false);
+    this.#health.stop();
     return this.#stopping;
   }
 
@@ -251,6 +288,7 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
   destroy(): Promise<void> {
     const stopping = this.#stop(true);
     this.#stopping ??= stopping;
+    this.#health.stop();
     return stopping;
   }
 
@@ -261,18 +299,20 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
         // Aborting the tasks makes each job in hand hand itself back (see #process); then the
         // connection may close.
         await this.pool.destroy();
-        await Promise.all(this.#handbacks);
-        await this.#tally.close();
-        await this.#worker.close(true);
+        // Bounded: a Redis that does not answer soon will not take them (their locks expire).
+        await settlesWithin(Promise.all(this.#handbacks), HANDBACK_WITHIN_MS);
+        await settlesWithin(this.#tally.close(), HANDBACK_WITHIN_MS);
+        await closeWithin(this.#worker, () => this.#worker.close(true));
       } else {
         // Take no more jobs and finish those in hand, then report the last counts while the
         // connection is still open.
         await this.#worker.pause();
-        await this.#tally.close();
+        await settlesWithin(this.#tally.close(), HANDBACK_WITHIN_MS);
         await this.#worker.close();
         await this.pool.close();
       }
     } finally {
+      this.#health.dispose();
       if (this.#fatal) this.#rejectStopped(this.#fatal);
       else this.#resolveStopped();
     }

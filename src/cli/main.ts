@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { messageWithCauses, PolyloopError, TaskModuleError } from '../errors.js';
 import { commands } from './commands.js';
-import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { EXIT_OK, EXIT_USAGE, exitCodeOf } from './exit-codes.js';
 
 function version(): string {
   const manifest = new URL('../../package.json', import.meta.url);
@@ -53,14 +53,15 @@ async function main(argv: string[]): Promise<number> {
     return await (await command.load()).main(rest);
   } catch (error) {
     // Errors a user can fix get one line; anything else is a bug and keeps its stack. Either way
-    // the exit code is 2, not 1, which says that some inputs failed.
+    // the exit code is not 1, which says that some inputs failed.
     if (error instanceof PolyloopError) {
       // A TaskModuleError's message already says where and why the module failed.
       const text = error instanceof TaskModuleError ? error.message : messageWithCauses(error);
       process.stderr.write(`polyloop ${name}: ${text}\n`);
-    } else {
-      process.stderr.write(`polyloop ${name}: unexpected error: ${inspect(error)}\n`);
+      // Redis gone for good, or the queue's state lost, have codes of their own.
+      return exitCodeOf(error);
     }
+    process.stderr.write(`polyloop ${name}: unexpected error: ${inspect(error)}\n`);
     return EXIT_USAGE;
   }
 }

@@ -12,7 +12,7 @@ import { Progress } from '../progress.js';
 import { QUEUE_OPTIONS, QUEUE_OPTIONS_HELP, targetOf } from '../queue/arguments.js';
 import { loadQueueLibrary } from '../queue/library.js';
 import { machineShares, RunStatus } from '../queue/run-status.js';
-import { StatusLine } from '../queue/status-line.js';
+import { redisDownText, StatusLine } from '../queue/status-line.js';
 import { UsageError } from '../usage-error.js';
 import { assertWritable } from '../writable.js';
 
@@ -32,8 +32,18 @@ ${QUEUE_OPTIONS_HELP}
   -q, --quiet            no queue totals and no summary on stderr
   -h, --help             show this help
 
+Ctrl-C (SIGINT) or SIGTERM ends it at once, keeping the records written so far (exit code 130),
+even while Redis is unreachable; a second one exits at once, whatever is pending.
+
+While Redis is unreachable it waits for it and reconnects (a Redis restarted with its data loses
+nothing, and no record is written twice); after --redis-down-timeout it gives up, with exit code 3.
+If Redis comes back without the queue's data it says how many inputs have no job, with exit
+code 4: re-run polyloop enqueue with the same file (it adds only the missing jobs), then collect.
+
 Exit codes: 0 every record written is a value; 1 some are errors; 2 a usage error, Redis did not
-answer, or (--follow) some inputs have no job left in the queue; 130 interrupted.
+answer at start, or (--follow) some inputs have no job left in the queue; 3 Redis unreachable for
+longer than --redis-down-timeout; 4 the queue lost its state (Redis restarted without its data);
+130 interrupted.
 `;
 
 const OPTIONS = {
@@ -64,7 +74,11 @@ export async function main(argv: string[]): Promise<number> {
   );
   const started = performance.now();
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
+  const onSignal = () => {
+    // A second signal: out now, whatever is pending.
+    if (stop.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    stop.abort();
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let values = 0;
@@ -127,7 +141,11 @@ export async function main(argv: string[]): Promise<number> {
 /** The queue's totals, for the summary line. */
 function totals(progress: CollectProgress): string[] {
   const { waiting, delayed, active, completed, failed, collected, inputs } = progress;
+  // Not the queue's fault: say so first, then the totals last seen.
+  const down =
+    progress.redisDownSince === undefined ? [] : [redisDownText(progress.redisDownSince)];
   return [
+    ...down,
     `jobs waiting ${count(waiting + delayed)}`,
     `active ${count(active)}`,
     `done ${count(completed)}`,

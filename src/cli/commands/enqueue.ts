@@ -34,13 +34,16 @@ ${QUEUE_OPTIONS_HELP}
   -q, --quiet            no progress and no summary on stderr
   -h, --help             show this help
 
-Blank lines are not inputs (they keep their line number). A line that is not JSON gets a job
-that fails at once, without retries: its record is an ERR_POLYLOOP_INVALID_INPUT error.
+Blank lines are not inputs (they keep their line number). A line that is not JSON is not run:
+its record is an ERR_POLYLOOP_INVALID_INPUT error, without retries.
 
-Exit codes: 0 every input is in the queue; 2 a usage error, Redis did not answer, or the queue
-was enqueued with another --chunk; 130
+Exit codes: 0 every input is in the queue; 2 a usage error, Redis did not answer at start, or
+the queue was enqueued with another --chunk; 3 Redis unreachable for longer than
+--redis-down-timeout; 4 jobs vanished during the enqueue (Redis restarted without its data); 130
 interrupted (run the same command again to add the rest).
 `;
+
+const INTERRUPTED = 'interrupted: run the same command again to add the rest';
 
 const OPTIONS = {
   ...QUEUE_OPTIONS,
@@ -76,6 +79,8 @@ export async function main(argv: string[]): Promise<number> {
   const started = performance.now();
   const stop = new AbortController();
   const onSignal = () => {
+    // A second signal: out now, whatever is pending.
+    if (stop.signal.aborted) process.exit(EXIT_INTERRUPTED);
     stop.abort();
     reader.stop();
   };
@@ -97,9 +102,15 @@ export async function main(argv: string[]): Promise<number> {
       `${count(summary.inputs)} inputs in ${count(summary.jobs)} jobs, ${count(summary.added)} added` +
         (already > 0 ? ` (${count(already)} were already in the queue)` : '') +
         ` to ${target.queue} in ${duration(performance.now() - started)}` +
-        (summary.complete ? '' : ' — interrupted: run the same command again to add the rest'),
+        (summary.complete ? '' : ` — ${INTERRUPTED}`),
     );
     return summary.complete ? EXIT_OK : EXIT_INTERRUPTED;
+  } catch (error) {
+    // Stopped by the signal while Redis was away: interrupted, as with Redis up.
+    const { code, reason } = error as { code?: unknown; reason?: unknown };
+    if (code !== 'ERR_POLYLOOP_REDIS_DOWN' || reason !== 'stopped') throw error;
+    status.finish(`${(error as Error).message} — ${INTERRUPTED}`);
+    return EXIT_INTERRUPTED;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -5,6 +5,7 @@
  */
 import type { CollectProgress, MachineShare } from '../../bullmq/index.js';
 import { clock, count, percent, rate } from '../format.js';
+import { redisDownText } from './status-line.js';
 
 /** The rate is over this much of the recent past: steady, yet it follows a machine joining. */
 const RATE_WINDOW_MS = 10_000;
@@ -24,7 +25,9 @@ export class RunStatus {
     const oldest = this.#samples[0]!;
     const seconds = (now - oldest.at) / 1000;
     const perSecond = seconds > 0 ? (collected - oldest.collected) / seconds : Number.NaN;
-    const fields: string[] = [];
+    // Not the queue's fault: say so first, then the totals last seen.
+    const fields: string[] =
+      progress.redisDownSince === undefined ? [] : [redisDownText(progress.redisDownSince)];
     if (inputs === undefined) {
       // An empty queue that no enqueue ever finished is most often a misspelled name.
       const empty = waiting + delayed + active + progress.completed + progress.failed === 0;

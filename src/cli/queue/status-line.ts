@@ -48,3 +48,9 @@ export class StatusLine {
     if (this.mode !== 'quiet') this.out.write(`${this.label}: ${text}\n`);
   }
 }
+
+/** "Redis unreachable since 14:02:07 (35 s)": said instead of blaming the queue's name. */
+export function redisDownText(since: number, now = Date.now()): string {
+  const time = new Date(since).toTimeString().slice(0, 8);
+  return `Redis unreachable since ${time} (${Math.round((now - since) / 1000)} s)`;
+}

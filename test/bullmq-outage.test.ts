@@ -1,0 +1,366 @@
+/**
+ * Redis going away under polyloop's queue commands: a real redis-server per test (started here,
+ * killed, restarted on the same port with or without its data, or frozen) and real `polyloop
+ * enqueue | worker | collect` processes from dist/ (run `npm run build` first). No sleeps that
+ * assume a speed: the tests wait on Redis's state, a process's output lines or its exit, each
+ * wait bounded so a regression fails instead of hanging.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { type RestartableRedis, redisSkipReason, startRedis } from './bullmq-redis.ts';
+import { fixture } from './helpers.ts';
+
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const TASK = fileURLToPath(fixture('queue-task.js'));
+/** Every wait gives up after this long: a guard against a hung test, not a pace. */
+const PATIENCE_MS = 60_000;
+
+interface Finished {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** When it exited (performance.now()). */
+  readonly at: number;
+}
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly finished: Promise<Finished>;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+}
+
+const skip = redisSkipReason();
+
+describe('polyloop over BullMQ when Redis goes away', { skip }, () => {
+  let dir: string;
+  const children = new Set<ChildProcess>();
+  const servers: RestartableRedis[] = [];
+  const queues: Queue[] = [];
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'polyloop-outage-'));
+  });
+
+  afterEach(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await Promise.all(queues.splice(0).map(letGo));
+    await Promise.all(servers.splice(0).map((server) => server.stop()));
+  });
+
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function redis(options?: { appendonly?: boolean }): Promise<RestartableRedis> {
+    const server = await startRedis(options);
+    servers.push(server);
+    return server;
+  }
+
+  function cli(args: string[]): Running {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    const finished = new Promise<Finished>((resolve) => {
+      child.once('close', (code, signal) => {
+        children.delete(child);
+        resolve({ code, signal, stdout, stderr, at: performance.now() });
+      });
+    });
+    return { child, finished, stdout: () => stdout, stderr: () => stderr };
+  }
+
+  /** The process's end, or a failure if it has not ended within `ms`. */
+  async function exitWithin(running: Running, ms: number, what: string): Promise<Finished> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        running.child.kill('SIGKILL');
+        reject(new Error(`${what} did not exit within ${ms} ms:\n${running.stderr()}`));
+      }, ms);
+    });
+    try {
+      return await Promise.race([running.finished, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function succeeds(args: string[]): Promise<Finished> {
+    const result = await exitWithin(cli(args), PATIENCE_MS, `polyloop ${args[0]}`);
+    assert.equal(result.code, 0, `polyloop ${args.join(' ')}:\n${result.stderr}`);
+    return result;
+  }
+
+  function inspect(server: RestartableRedis, name: string): Queue {
+    // No retries per request: a look while Redis is away fails instead of waiting.
+    const queue = new Queue(name, { connection: { url: server.url, maxRetriesPerRequest: 1 } });
+    queue.on('error', () => {});
+    queues.push(queue);
+    return queue;
+  }
+
+  /** Drops a look-up queue's connection at once (its close would wait on a Redis gone). */
+  async function letGo(queue: Queue): Promise<void> {
+    (await queue.client).disconnect();
+  }
+
+  function inputFile(name: string, lines: unknown[]): string {
+    const path = join(dir, name);
+    writeFileSync(path, lines.map((line) => JSON.stringify(line)).join('\n'));
+    return path;
+  }
+
+  /** Polls until `check` holds (each poll is a round trip or a read of output so far). */
+  async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined) {
+    const deadline = Date.now() + PATIENCE_MS;
+    for (;;) {
+      const value = await Promise.resolve(check()).catch(() => undefined);
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`Gave up waiting for ${what}`);
+      await sleep(50);
+    }
+  }
+
+  const args = (server: RestartableRedis, name: string, ...more: string[]) => [
+    '--redis',
+    server.url,
+    '--queue',
+    name,
+    ...more,
+  ];
+  const lines = (text: string) => text.split('\n').filter((line) => line !== '');
+
+  it('Redis restarted with its data (appendonly): every index is collected once, right values', async () => {
+    const server = await redis({ appendonly: true });
+    const name = 'restart';
+    const count = 60;
+    const input = inputFile(
+      'restart.jsonl',
+      Array.from({ length: count }, (_, n) => ({ n, ms: 150 })),
+    );
+    await succeeds(['enqueue', ...args(server, name, '-i', input, '-q')]);
+    const collect = cli(['collect', ...args(server, name, '--follow', '--poll', '100')]);
+    const worker = cli([
+      'worker',
+      TASK,
+      ...args(server, name, '--workers', '1', '--prefetch', '4', '--lock-duration', '3000'),
+      ...['--stalled-interval', '500', '--max-stalled', '10'],
+    ]);
+    const queue = inspect(server, name);
+    await until('some jobs to finish, with more to go', async () => {
+      const { completed = 0 } = await queue.getJobCounts('completed');
+      return completed >= 5 && completed < count - 10 ? true : undefined;
+    });
+    await server.kill('SIGTERM');
+    await until('the worker to notice that Redis is away', () =>
+      /Redis unreachable since/.test(worker.stderr()) ? true : undefined,
+    );
+    await server.restart({ keepData: true });
+    await until('the worker to reconnect', () =>
+      /Redis is back/.test(worker.stderr()) ? true : undefined,
+    );
+
+    const collected = await exitWithin(collect, PATIENCE_MS, 'collect --follow');
+    assert.equal(collected.code, 0, collected.stderr);
+    const records = lines(collected.stdout).map(
+      (line) => JSON.parse(line) as { index: number; value: number },
+    );
+    assert.equal(records.length, count, 'one record per input, none twice');
+    assert.equal(new Set(records.map((record) => record.index)).size, count);
+    for (const record of records) {
+      assert.deepEqual(record, { index: record.index, value: record.index * 2 });
+    }
+    worker.child.kill('SIGTERM');
+    const stopped = await exitWithin(worker, PATIENCE_MS, 'worker');
+    assert.equal(stopped.code, 0, stopped.stderr);
+  });
+
+  it('Redis restarted without its data: worker --until-done and collect --follow report lost state (exit 4)', async () => {
+    const server = await redis();
+    const name = 'amnesia';
+    const count = 40;
+    const input = inputFile(
+      'amnesia.jsonl',
+      Array.from({ length: count }, (_, n) => ({ n, ms: 300 })),
+    );
+    await succeeds(['enqueue', ...args(server, name, '-i', input, '-q')]);
+    const collect = cli(['collect', ...args(server, name, '--follow', '--poll', '100', '-q')]);
+    const worker = cli([
+      'worker',
+      TASK,
+      ...args(server, name, '--workers', '1', '--prefetch', '2', '--until-done', '-q'),
+    ]);
+    const queue = inspect(server, name);
+    // Both have looked at the queue since the enqueue: collect has written records, and the
+    // worker's --until-done check (every 500 ms) has run while it finished 4 jobs of 300 ms.
+    await until('records collected and jobs finished', async () => {
+      const { completed = 0 } = await queue.getJobCounts('completed');
+      return completed >= 4 && lines(collect.stdout()).length >= 1 ? true : undefined;
+    });
+    await server.restart({ keepData: false });
+
+    const [workerEnd, collectEnd] = await Promise.all([
+      exitWithin(worker, PATIENCE_MS, 'worker --until-done'),
+      exitWithin(collect, PATIENCE_MS, 'collect --follow'),
+    ]);
+    for (const [what, end] of [
+      ['worker', workerEnd],
+      ['collect', collectEnd],
+    ] as const) {
+      assert.equal(end.code, 4, `${what}:\n${end.stderr}`);
+      assert.match(end.stderr, /The queue lost its state .*: 40 of 40 inputs have no job/);
+      assert.match(end.stderr, /Re-run polyloop enqueue with the same input/);
+      assert.doesNotMatch(end.stderr, /\n\s+at /, 'no stack trace');
+    }
+    // The records written before the loss are kept.
+    assert.ok(lines(collectEnd.stdout).length >= 1);
+  });
+
+  it('Redis gone for good: worker and collect --follow give up after --redis-down-timeout (exit 3)', async () => {
+    const server = await redis();
+    const name = 'gone';
+    const input = inputFile(
+      'gone.jsonl',
+      Array.from({ length: 6 }, (_, n) => ({ n, ms: 600_000 })),
+    );
+    await succeeds(['enqueue', ...args(server, name, '-i', input, '-q')]);
+    const timeout = ['--redis-down-timeout', '1500'];
+    const worker = cli([
+      'worker',
+      TASK,
+      ...args(server, name, '--workers', '1', '--prefetch', '2', ...timeout),
+    ]);
+    const collect = cli([
+      'collect',
+      ...args(server, name, '--follow', '--poll', '100', ...timeout),
+    ]);
+    const queue = inspect(server, name);
+    await until('the worker to hold 2 jobs', async () =>
+      (await queue.getJobCounts('active')).active === 2 ? true : undefined,
+    );
+    await letGo(queue);
+    await server.kill('SIGKILL');
+    const killedAt = performance.now();
+    const [workerEnd, collectEnd] = await Promise.all([
+      exitWithin(worker, PATIENCE_MS, 'worker'),
+      exitWithin(collect, PATIENCE_MS, 'collect --follow'),
+    ]);
+    for (const [what, end] of [
+      ['worker', workerEnd],
+      ['collect', collectEnd],
+    ] as const) {
+      assert.equal(end.code, 3, `${what}:\n${end.stderr}`);
+      const errors = lines(end.stderr).filter((line) => /unreachable since .*gave up/.test(line));
+      assert.equal(errors.length, 1, `${what}: one line saying why:\n${end.stderr}`);
+      assert.match(errors[0]!, /Redis at redis:\/\/127\.0\.0\.1:\d+\/? has been unreachable since/);
+      assert.match(errors[0]!, /gave up after 1500 ms/);
+      assert.doesNotMatch(end.stderr, /\n\s+at /, 'no stack trace');
+      // Not before the timeout; well before the 60 s default.
+      const waited = end.at - killedAt;
+      assert.ok(waited >= 1400 && waited < 30_000, `${what} gave up after ${waited} ms`);
+    }
+    assert.match(workerEnd.stderr, /2 jobs in hand come back to the queue when their locks expire/);
+  });
+
+  it('SIGTERM while Redis is away: worker and collect --follow exit within seconds (130)', async () => {
+    const server = await redis();
+    const name = 'signal-down';
+    const input = inputFile(
+      'signal-down.jsonl',
+      Array.from({ length: 6 }, (_, n) => ({ n, ms: 600_000 })),
+    );
+    await succeeds(['enqueue', ...args(server, name, '-i', input, '-q')]);
+    const worker = cli([
+      'worker',
+      TASK,
+      ...args(server, name, '--workers', '1', '--prefetch', '2'),
+    ]);
+    const collect = cli(['collect', ...args(server, name, '--follow', '--poll', '100', '-q')]);
+    const queue = inspect(server, name);
+    await until('the worker to hold 2 jobs', async () =>
+      (await queue.getJobCounts('active')).active === 2 ? true : undefined,
+    );
+    await letGo(queue);
+    await server.kill('SIGKILL');
+    await until('the worker to notice that Redis is away', () =>
+      /Redis unreachable since/.test(worker.stderr()) ? true : undefined,
+    );
+    const signalled = performance.now();
+    worker.child.kill('SIGTERM');
+    collect.child.kill('SIGTERM');
+    const [workerEnd, collectEnd] = await Promise.all([
+      exitWithin(worker, PATIENCE_MS, 'worker'),
+      exitWithin(collect, PATIENCE_MS, 'collect --follow'),
+    ]);
+    for (const [what, end] of [
+      ['worker', workerEnd],
+      ['collect', collectEnd],
+    ] as const) {
+      assert.equal(end.code, 130, `${what}:\n${end.stderr}`);
+      assert.ok(end.at - signalled < 5000, `${what} took ${end.at - signalled} ms`);
+      assert.doesNotMatch(end.stderr, /\n\s+at /, 'no stack trace');
+    }
+    assert.match(workerEnd.stderr, /2 jobs in hand come back to the queue when their locks expire/);
+  });
+
+  it('a second SIGTERM exits within a second, even with Redis frozen mid-stop', async () => {
+    const server = await redis();
+    const name = 'frozen';
+    const input = inputFile(
+      'frozen.jsonl',
+      Array.from({ length: 6 }, (_, n) => ({ n, ms: 600_000 })),
+    );
+    await succeeds(['enqueue', ...args(server, name, '-i', input, '-q')]);
+    const worker = cli([
+      'worker',
+      TASK,
+      ...args(server, name, '--workers', '1', '--prefetch', '2'),
+    ]);
+    const collect = cli(['collect', ...args(server, name, '--follow', '--poll', '100', '-q')]);
+    const queue = inspect(server, name);
+    await until('the worker to hold 2 jobs', async () =>
+      (await queue.getJobCounts('active')).active === 2 ? true : undefined,
+    );
+    await letGo(queue);
+    // Connections stay open but nothing answers: the stop's hand-backs would wait forever.
+    server.freeze(true);
+    worker.child.kill('SIGTERM');
+    await until('the worker to take the first signal', () =>
+      /finishing the jobs in hand/.test(worker.stderr()) ? true : undefined,
+    );
+    const signalled = performance.now();
+    worker.child.kill('SIGTERM');
+    const workerEnd = await exitWithin(worker, PATIENCE_MS, 'worker');
+    assert.equal(workerEnd.code, 130, workerEnd.stderr);
+    // A second, with slack for a loaded machine.
+    assert.ok(workerEnd.at - signalled < 2500, `took ${workerEnd.at - signalled} ms`);
+
+    // collect --follow, stuck on a look at the frozen Redis: out within seconds as well.
+    const collectSignalled = performance.now();
+    collect.child.kill('SIGTERM');
+    const collectEnd = await exitWithin(collect, PATIENCE_MS, 'collect --follow');
+    assert.equal(collectEnd.code, 130, collectEnd.stderr);
+    assert.ok(
+      collectEnd.at - collectSignalled < 6000,
+      `took ${collectEnd.at - collectSignalled} ms`,
+    );
+    server.freeze(false);
+  });
+});
