@@ -9,6 +9,8 @@ import { chunkOf, closeWithin, QueueStateTracker, RedisHealth } from './redis-he
 export interface QueueStatus extends QueueCounts {
   /** Inputs enqueued, once an enqueue has finished (undefined before). */
   readonly inputs: number | undefined;
+  /** The jobs they make (one per chunk), once an enqueue has finished. */
+  readonly jobs: number | undefined;
   /** Every enqueued input's job has finished (completed or failed), and nothing is left to run. */
   readonly finished: boolean;
   /** Each machine's inputs finished, as its worker last reported them (once a second). */
@@ -66,7 +68,8 @@ export class QueueMonitor {
       if (lost) throw lost;
       const finished =
         jobs !== undefined && pending(counts) === 0 && counts.completed + counts.failed >= jobs;
-      return { ...counts, inputs, finished, machines: await readMachineShares(this.#queue) };
+      const machines = await readMachineShares(this.#queue);
+      return { ...counts, inputs, jobs, finished, machines };
     } catch (error) {
       throw this.#health.gaveUp ?? error;
     }

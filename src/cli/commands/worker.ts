@@ -245,11 +245,13 @@ async function watchQueue(
           await worker.close();
           return;
         }
-        const { waiting, active, delayed, completed, failed, inputs } = status;
+        const { waiting, active, delayed, completed, failed, inputs, jobs } = status;
         // The input count is noted once every job exists: nothing left to run then means jobs
         // were removed, and --until-done would wait for them forever.
-        if (inputs !== undefined && waiting + active + delayed === 0) {
-          failure = new MissingJobsError(Math.max(1, inputs - completed - failed), inputs);
+        if (inputs !== undefined && jobs !== undefined && waiting + active + delayed === 0) {
+          const perJob = inputs / Math.max(jobs, 1);
+          const missing = Math.round((jobs - completed - failed) * perJob);
+          failure = new MissingJobsError(Math.min(inputs, Math.max(1, missing)), inputs);
           await worker.close();
           return;
         }
