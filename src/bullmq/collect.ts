@@ -110,7 +110,12 @@ export async function* collectLines(
   });
   const tracker = new QueueStateTracker();
   try {
-    await whenConnected(queue, target);
+    try {
+      await whenConnected(queue, target, signal);
+    } catch (error) {
+      if (signal?.aborted) return; // stopped before anything was collected
+      throw error;
+    }
     await health.watch(queue);
     const seen = new Seen();
     while (!signal?.aborted) {

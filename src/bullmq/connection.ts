@@ -59,7 +59,11 @@ export function describeRedis(target: QueueTarget): string {
  * Resolves once the queue's Redis connection is up. ioredis retries forever by default, so a
  * wrong URL would otherwise hang a command with no word; this names the problem instead.
  */
-export async function whenConnected(client: QueueBase, target: QueueTarget): Promise<void> {
+export async function whenConnected(
+  client: QueueBase,
+  target: QueueTarget,
+  signal?: AbortSignal,
+): Promise<void> {
   const timeoutMs = target.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
   let lastError: unknown;
   const onError = (error: unknown) => {
@@ -67,9 +71,16 @@ export async function whenConnected(client: QueueBase, target: QueueTarget): Pro
   };
   client.on('error', onError);
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   try {
     await Promise.race([
       client.waitUntilReady(),
+      // Stopped while waiting: rejects at once, with the signal's reason.
+      new Promise((_, reject) => {
+        onAbort = () => reject(signal?.reason);
+        if (signal?.aborted) onAbort();
+        else signal?.addEventListener('abort', onAbort, { once: true });
+      }),
       new Promise((_, reject) => {
         timer = setTimeout(
           () =>
@@ -84,6 +95,7 @@ export async function whenConnected(client: QueueBase, target: QueueTarget): Pro
     ]);
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
     client.off('error', onError);
   }
 }

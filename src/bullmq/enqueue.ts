@@ -108,7 +108,13 @@ export async function enqueueItems(
   // Stopped, it adds the chunk in hand if Redis takes it soon; not if Redis is away.
   const health = new RedisHealth(target, { signal: options?.signal, stopWithinMs: 2000 });
   try {
-    await whenConnected(queue, target);
+    try {
+      await whenConnected(queue, target, signal);
+    } catch (error) {
+      // Stopped before anything was added.
+      if (signal?.aborted) return { inputs: 0, jobs: 0, added: 0, complete: false };
+      throw error;
+    }
     await health.watch(queue);
     const before = jobTotal(await queueCounts(queue));
     await claimChunkSize(queue, target.queue, chunk, before);

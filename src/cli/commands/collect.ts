@@ -66,7 +66,6 @@ export async function main(argv: string[]): Promise<number> {
   }
   const target = targetOf(options);
   const pollInterval = integerOption('poll', options.poll, { min: 1 });
-  const { collectLines } = await loadQueueLibrary('collect');
 
   const status = new StatusLine(
     Progress.modeFor(process.stderr, options.quiet),
@@ -81,6 +80,8 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // After the handlers: a signal while BullMQ loads stops the collection before it starts.
+  const { collectLines } = await loadQueueLibrary('collect');
   let values = 0;
   let errors = 0;
   let last: CollectProgress | undefined;
