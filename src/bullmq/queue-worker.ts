@@ -306,7 +306,8 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
       } else {
         // Take no more jobs and finish those in hand, then report the last counts while the
         // connection is still open.
-        await this.#worker.pause();
+        // A destroy() meanwhile (a second signal) closes the connection under it: then it rejects.
+        await this.#worker.pause().catch(() => {});
         await settlesWithin(this.#tally.close(), HANDBACK_WITHIN_MS);
         await this.#worker.close();
         await this.pool.close();
