@@ -68,6 +68,8 @@ interface Contestant {
   readonly machines: 0 | 1 | 2;
   readonly chunk: number;
   readonly inputs: number;
+  /** `worker --prefetch`, when not the default. */
+  readonly prefetch?: number;
 }
 
 /** What GNU time says of one process. */
@@ -90,8 +92,12 @@ interface Sample {
     collect?: number;
     redis: number;
   };
-  /** Seconds from the start to enqueue's exit, and to the last job's `finishedOn`. */
+  /**
+   * Seconds from the start to enqueue's exit, to the start (`processedOn`) of the job that
+   * finished first, and to the last job's `finishedOn`.
+   */
   readonly enqueued?: number;
+  readonly firstJob?: number;
   readonly lastJob?: number;
   /** 1-minute load average at the start. */
   readonly load: number;
@@ -164,6 +170,15 @@ function contestantsOf(variant: Variant): Contestant[] {
       inputs: count,
     });
   }
+  // The default prefetch is 256 × workers jobs until a worker has seen its first chunk, so the
+  // first worker up takes most chunks of a short list; --prefetch 2 shows what a fix would give.
+  list.push({
+    label: `two polyloop worker --workers ${halfCores} --prefetch 2`,
+    machines: 2,
+    chunk: DEFAULT_CHUNK,
+    inputs,
+    prefetch: 2,
+  });
   return list;
 }
 
@@ -177,7 +192,12 @@ async function compare(variant: Variant): Promise<void> {
     contestants.find((r) => r.machines === 0 && r.inputs === c.inputs)!;
   // Warm-up: disk cache, JIT of the CLI's own code, redis-server's first allocations.
   await measureRun(files.get(variant.inputs)!, variant.inputs);
-  await measureQueue(files.get(variant.chunk1Inputs)!, variant.chunk1Inputs, 1, DEFAULT_CHUNK);
+  await measureQueue(files.get(variant.chunk1Inputs)!, {
+    label: 'warm-up',
+    machines: 1,
+    chunk: DEFAULT_CHUNK,
+    inputs: variant.chunk1Inputs,
+  });
   const samples = new Map<Contestant, Sample[]>(contestants.map((c) => [c, []]));
   const ratios = new Map<Contestant, number[]>(contestants.map((c) => [c, []]));
   for (let run = 0; run < runs; run++) {
@@ -190,7 +210,7 @@ async function compare(variant: Variant): Promise<void> {
       const sample =
         contestant.machines === 0
           ? await measureRun(file, contestant.inputs)
-          : await measureQueue(file, contestant.inputs, contestant.machines, contestant.chunk);
+          : await measureQueue(file, contestant);
       samples.get(contestant)!.push(sample);
       round.set(contestant, sample);
       process.stderr.write(
@@ -238,12 +258,11 @@ async function measureRun(input: string, inputs: number): Promise<Sample> {
   return { seconds, cpu: { run: usage.cpu, redis: redisCpu }, load, others };
 }
 
-async function measureQueue(
-  input: string,
-  inputs: number,
-  machines: 1 | 2,
-  chunk: number,
-): Promise<Sample> {
+async function measureQueue(input: string, contestant: Contestant): Promise<Sample> {
+  const { inputs, machines, chunk } = contestant;
+  if (machines === 0) throw new Error('not a queue contestant');
+  const prefetch =
+    contestant.prefetch === undefined ? [] : ['--prefetch', String(contestant.prefetch)];
   const name = `bench-${++queueNumber}`;
   const target = ['--redis', redis.url, '--queue', name];
   const output = join(dir, 'collect-out.jsonl');
@@ -259,7 +278,10 @@ async function measureQueue(
     started,
   );
   const workerRuns = Array.from({ length: machines }, () =>
-    exec(['worker', TASK, ...target, '--workers', String(workers), '--until-done', '-q'], started),
+    exec(
+      ['worker', TASK, ...target, '--workers', String(workers), ...prefetch, '--until-done', '-q'],
+      started,
+    ),
   );
   const collect = exec(['collect', ...target, '--follow', '-o', output, '-q'], started);
   const collected = await collect;
@@ -274,7 +296,9 @@ async function measureQueue(
     redisCpu,
     lastExit,
   );
-  const lastJob = ((await lastFinishedOn(name)) - startedAt) / 1000;
+  const times = await jobTimes(name);
+  const lastJob = (times.lastFinished - startedAt) / 1000;
+  const firstJob = (times.firstStarted - startedAt) / 1000;
   checkOutput(output, inputs);
   await obliterate(name);
   return {
@@ -286,6 +310,7 @@ async function measureQueue(
       redis: redisCpu,
     },
     enqueued: enqueued!.exitedAt,
+    firstJob,
     lastJob,
     load,
     others,
@@ -297,14 +322,20 @@ function sum(list: readonly (number | undefined)[]): number | undefined {
   return list.some((v) => v === undefined) ? undefined : list.reduce((a: number, v) => a + v!, 0);
 }
 
-/** The latest `finishedOn` (ms since the epoch) of the queue's completed jobs. */
-async function lastFinishedOn(name: string): Promise<number> {
+/**
+ * The latest `finishedOn` of the queue's completed jobs, and the `processedOn` of the one that
+ * finished first (about when the first job started), in ms since the epoch.
+ */
+async function jobTimes(name: string): Promise<{ firstStarted: number; lastFinished: number }> {
   const queue = new Queue(name, { connection: { url: redis.url } });
   try {
-    // Completed jobs are a sorted set by finishedOn: the newest first.
+    // Completed jobs are a sorted set by finishedOn.
     const [newest] = await queue.getJobs(['completed'], 0, 0, false);
-    if (!newest?.finishedOn) throw new Error(`queue ${name} has no completed job`);
-    return newest.finishedOn;
+    const [oldest] = await queue.getJobs(['completed'], 0, 0, true);
+    if (!newest?.finishedOn || !oldest?.processedOn) {
+      throw new Error(`queue ${name} has no completed job`);
+    }
+    return { firstStarted: oldest.processedOn, lastFinished: newest.finishedOn };
   } finally {
     await queue.close();
   }
@@ -445,9 +476,9 @@ function report(
   const count = (n: number) => n.toLocaleString('en-US');
   console.log(`\n## ${variant.name}: tasks of ${variant.label} of CPU (n = ${count(variant.n)})\n`);
   console.log(
-    '| command | chunk | inputs | wall: first spawn → last record | inputs/s | × run | enqueue exited | last job done | CPU per input: all | of which Redis | load | others (cores) |',
+    '| command | chunk | inputs | wall: first spawn → last record | inputs/s | × run | enqueue exited | first job started | last job done | CPU per input: all | of which Redis | load | others (cores) |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const breakdown: string[] = [];
   for (const contestant of contestants) {
     const list = samples.get(contestant)!;
@@ -473,6 +504,7 @@ function report(
       count(Math.round(contestant.inputs / wall.mid)),
       isRun ? '1' : `${ratio.mid.toFixed(2)} (${ratio.lo.toFixed(2)}–${ratio.hi.toFixed(2)})`,
       seconds(spread(list.map((s) => s.enqueued))),
+      seconds(spread(list.map((s) => s.firstJob))),
       seconds(spread(list.map((s) => s.lastJob))),
       perInput(total?.mid),
       isRun ? '—' : perInput(spread(list.map((s) => s.cpu.redis))?.mid),
@@ -484,11 +516,11 @@ function report(
       const part = (pick: (s: Sample) => number | undefined) =>
         perInput(spread(list.map(pick))?.mid);
       breakdown.push(
-        `| ${cells[0]} | ${cells[1]} | ${cells[8]} | ${part((s) => s.cpu.enqueue)} | ${part((s) => s.cpu.workers)} | ${part((s) => s.cpu.collect)} | ${part((s) => s.cpu.redis)} |`,
+        `| ${cells[0]} | ${cells[1]} | ${cells[9]} | ${part((s) => s.cpu.enqueue)} | ${part((s) => s.cpu.workers)} | ${part((s) => s.cpu.collect)} | ${part((s) => s.cpu.redis)} |`,
       );
     } else {
       breakdown.push(
-        `| ${cells[0]} (${count(contestant.inputs)}) | — | ${cells[8]} | — | ${cells[8]} | — | — |`,
+        `| ${cells[0]} (${count(contestant.inputs)}) | — | ${cells[9]} | — | ${cells[9]} | — | — |`,
       );
     }
   }
