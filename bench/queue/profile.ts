@@ -128,38 +128,82 @@ function profiled(args: string[], profiles: string): Promise<Map<string, number>
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 
-/** Prints a .cpuprofile's total and its top self-time functions, per input. */
+/** Where a frame's code lives: polyloop, BullMQ, ioredis, Node itself, GC, or native code. */
+function packageOf(frame: ProfileNode['callFrame']): string {
+  if (frame.functionName === '(garbage collector)') return 'GC';
+  const { url } = frame;
+  if (url.includes('/node_modules/bullmq/')) return 'bullmq';
+  if (/\/node_modules\/(ioredis|redis-parser|denque|cluster-key-slot|@ioredis)\//.test(url)) {
+    return 'ioredis';
+  }
+  if (url.includes('/node_modules/')) return 'other packages';
+  if (url.includes('/dist/') || url.includes('/bench/')) return 'polyloop';
+  if (url.startsWith('node:')) return 'node internals';
+  return 'native / (program)';
+}
+
+function keyOf(frame: ProfileNode['callFrame']): string {
+  const where = frame.url
+    ? `${frame.url.replace(/^.*\/(node_modules|dist|bench)\//, '$1/')}:${frame.lineNumber + 1}`
+    : '';
+  return `${frame.functionName || '(anonymous)'} ${where}`;
+}
+
+/**
+ * Prints a .cpuprofile's total, its self time by package, its top self-time functions and the
+ * top inclusive times of polyloop's and BullMQ's own functions, per input.
+ */
 function summarize(path: string, us: (seconds: number) => string): void {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as {
     nodes: ProfileNode[];
     samples: number[];
     timeDeltas: number[];
   };
-  const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parent.set(child, node.id);
   const self = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  const packages = new Map<string, number>();
   let total = 0;
   let idle = 0;
   profile.samples.forEach((id, k) => {
     const delta = (profile.timeDeltas[k] ?? 0) / 1e6;
-    const frame = frames.get(id)!;
+    const frame = byId.get(id)!.callFrame;
     if (frame.functionName === '(idle)') {
       idle += delta;
       return;
     }
     total += delta;
-    const where = frame.url
-      ? `${frame.url.replace(/^.*\/(node_modules|dist|bench)\//, '$1/')}:${frame.lineNumber + 1}`
-      : '';
-    const key = `${frame.functionName || '(anonymous)'} ${where}`;
+    const key = keyOf(frame);
     self.set(key, (self.get(key) ?? 0) + delta);
+    const pkg = packageOf(frame);
+    packages.set(pkg, (packages.get(pkg) ?? 0) + delta);
+    const onStack = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const callFrame = byId.get(at)!.callFrame;
+      const owner = packageOf(callFrame);
+      if (owner === 'polyloop' || owner === 'bullmq') onStack.add(keyOf(callFrame));
+    }
+    for (const key of onStack) inclusive.set(key, (inclusive.get(key) ?? 0) + delta);
   });
+  const line = (key: string, seconds: number) =>
+    `  ${us(seconds).padStart(10)}  ${((100 * seconds) / total).toFixed(1).padStart(5)} %  ${key}`;
   const name = path.split('/').pop();
   console.log(`\n### ${name}: ${us(total)} sampled busy per input (idle ${idle.toFixed(2)} s)`);
+  console.log('self time by package:');
+  for (const [key, seconds] of [...packages].sort((a, b) => b[1] - a[1]))
+    console.log(line(key, seconds));
+  console.log('top self time:');
   for (const [key, seconds] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-    console.log(
-      `  ${us(seconds).padStart(10)}  ${((100 * seconds) / total).toFixed(1).padStart(5)} %  ${key}`,
-    );
+    console.log(line(key, seconds));
+  }
+  console.log("top inclusive time of polyloop's and BullMQ's functions:");
+  for (const [key, seconds] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(line(key, seconds));
   }
 }
