@@ -1,21 +1,34 @@
 /**
  * What the BullMQ queue costs per task: the same inputs through `polyloop run` (all cores), one
- * `polyloop worker` (all cores), and two `polyloop worker` processes with one worker each (two
- * "machines" on this one), each against a fresh queue on a throwaway redis-server.
+ * `polyloop worker` (all cores), and two `polyloop worker` processes with one pool worker each (two
+ * "machines" on this one), the queue ones at `--chunk 1` (one job per input) and at the default
+ * chunk, each against a fresh queue on a throwaway redis-server.
  *
- *   npm run build && node --import tsx bench/queue/queue.ts [--runs 3] [--variants tiny,ms] [--quiet-below 0.3]
+ *   npm run build && node --import tsx bench/queue/queue.ts [--runs 3] [--variants tiny,tiny10,ms]
+ *     [--quiet-below 0.3]
+ *   npm run build && node --import tsx bench/queue/queue.ts --scale [--runs 1] [--quiet-below 0.3]
  *
- * Times are from spawning the command to its last task's end: `run` until it exits; the workers
- * until the last job's `finishedOn` in Redis (their exit, with --until-done, follows after a poll).
- * Enqueue and collect are timed on their own. Redis CPU is read from /proc (Linux), the polyloop
- * processes' CPU with GNU time; "others" is the rest of the machine's busy time meanwhile (other
- * work sharing the machine), in cores. --quiet-below C waits before each sample (up to 3 minutes)
- * for a 2-second spell in which the whole machine uses less than C cores.
+ * A queue sample starts `enqueue`, the worker(s) (`--until-done`) and `collect --follow -o FILE`
+ * at the same time, as a user would, and its wall time runs from spawning them to collect's exit
+ * (the last record written; the output is checked: one record per input). Also noted: when the
+ * enqueue exited and when the last job finished (its `finishedOn` in Redis). `run`'s wall time is
+ * its whole run. "× run" is this sample's rate over the rate of `run` on the same inputs in the
+ * same round. CPU: each polyloop process with GNU time (threads included), Redis from /proc
+ * (Linux); "others" is the rest of the machine's busy time meanwhile (other work sharing the
+ * machine), in cores. --quiet-below C waits before each sample (up to 3 minutes) for a 2-second
+ * spell in which the whole machine uses less than C cores; --max-others C measures a sample again
+ * (3 tries in all) when other work used more than C cores during it.
+ *
+ * --scale: 200,000 and 1,000,000 tiny inputs at the default chunk, one phase after the other:
+ * enqueue (wall, peak RSS), one worker running them all, collect (wall, peak RSS): is the
+ * memory of enqueue and collect flat in the number of inputs?
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
@@ -23,36 +36,71 @@ import { type RedisServer, startRedis } from '../../test/bullmq-redis.ts';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const TASK = fileURLToPath(new URL('./queue-task.js', import.meta.url));
-// GNU time measures a command's CPU, its threads included; without it the CPU column is empty.
+// GNU time measures a command's CPU, its threads included, and its peak RSS; without it the CPU
+// columns are empty.
 const GNU_TIME = '/usr/bin/time';
 const haveGnuTime = existsSync(GNU_TIME);
+/** `enqueue`'s default `--chunk`. */
+const DEFAULT_CHUNK = 256;
 let timeFiles = 0;
 
 interface Variant {
   readonly name: string;
   readonly inputs: number;
-  /** Integers each task sums: 2,300 is about 1 µs here, 2,600,000 about 1 ms. */
+  /** Inputs of the `--chunk 1` samples (a job per input costs ~0.35 ms: fewer of them). */
+  readonly chunk1Inputs: number;
+  /**
+   * Integers each task sums. Measured in a pool thread (`polyloop run --workers 1`, CPU over
+   * n = 0): 2,300 is 1.2 µs, 18,000 is 9.8 µs, 2,100,000 is 1.0 ms.
+   */
   readonly n: number;
   readonly label: string;
 }
 
 const VARIANTS: Record<string, Variant> = {
-  tiny: { name: 'tiny', inputs: 20_000, n: 2_300, label: '~1 µs of CPU' },
-  ms: { name: 'ms', inputs: 4_000, n: 2_600_000, label: '~1 ms of CPU' },
+  tiny: { name: 'tiny', inputs: 200_000, chunk1Inputs: 20_000, n: 2_300, label: '~1 µs' },
+  tiny10: { name: 'tiny10', inputs: 200_000, chunk1Inputs: 20_000, n: 18_000, label: '~10 µs' },
+  ms: { name: 'ms', inputs: 12_000, chunk1Inputs: 12_000, n: 2_100_000, label: '~1 ms' },
 };
 
-type Contestant = 'run' | 'one worker' | 'two workers';
-const CONTESTANTS: Contestant[] = ['run', 'one worker', 'two workers'];
+interface Contestant {
+  readonly label: string;
+  /** 0 for `polyloop run`, else the number of worker processes. */
+  readonly machines: 0 | 1 | 2;
+  readonly chunk: number;
+  readonly inputs: number;
+  /** `worker --prefetch`, when not the default. */
+  readonly prefetch?: number;
+}
+
+/** What GNU time says of one process. */
+interface Usage {
+  readonly cpu: number | undefined;
+  /** Peak resident set, MB. */
+  readonly rssMb: number | undefined;
+  /** Seconds from the sample's start to its exit. */
+  readonly exitedAt: number;
+}
 
 interface Sample {
-  /** Seconds from spawn to the last task's end. */
+  /** Seconds from spawning the first command to the last record written. */
   readonly seconds: number;
-  /** Redis CPU seconds spent meanwhile. */
-  readonly redisCpu: number;
-  /** CPU seconds of the polyloop process(es), their threads included (needs GNU time). */
-  readonly cpu: number | undefined;
-  readonly enqueueSeconds?: number;
-  readonly collectSeconds?: number;
+  /** CPU seconds of `run`, or of enqueue / the workers / collect; Redis's meanwhile. */
+  readonly cpu: {
+    run?: number;
+    enqueue?: number;
+    workers?: number;
+    collect?: number;
+    redis: number;
+  };
+  /**
+   * Seconds from the start to enqueue's exit, to the start (`processedOn`) of the job that
+   * finished first, and to the last job's `finishedOn`.
+   */
+  readonly enqueued?: number;
+  readonly firstJob?: number;
+  readonly lastJob?: number;
+  /** 1-minute load average at the start. */
   readonly load: number;
   /** Cores' worth of CPU that other processes used during the sample. */
   readonly others: number | undefined;
@@ -61,10 +109,13 @@ interface Sample {
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '3' },
-    variants: { type: 'string', default: 'tiny,ms' },
+    variants: { type: 'string', default: 'tiny,tiny10,ms' },
     'quiet-below': { type: 'string' },
+    scale: { type: 'boolean', default: false },
+    'max-others': { type: 'string' },
   },
 });
+const maxOthers = values['max-others'] === undefined ? undefined : Number(values['max-others']);
 const quietBelow = values['quiet-below'] === undefined ? undefined : Number(values['quiet-below']);
 const runs = Number(values.runs);
 const variants = values.variants.split(',').map((name) => {
@@ -73,125 +124,260 @@ const variants = values.variants.split(',').map((name) => {
   return variant;
 });
 const cores = availableParallelism();
+const halfCores = Math.max(1, Math.floor(cores / 2));
 
 const dir = mkdtempSync(join(tmpdir(), 'polyloop-queue-bench-'));
 const redis = await startRedis();
 let queueNumber = 0;
 try {
   console.log(`# polyloop over BullMQ vs polyloop run (${cores} cores, Node ${process.version})`);
-  console.log(
-    `load average at start: ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}\n`,
-  );
-  for (const variant of variants) {
-    const input = join(dir, `${variant.name}.jsonl`);
-    writeFileSync(
-      input,
-      Array.from({ length: variant.inputs }, (_, i) => `{"i":${i},"n":${variant.n}}\n`).join(''),
-    );
-    await measureRun(variant, input); // warm-up: disk cache, JIT of the CLI's own code
-    const samples = new Map<Contestant, Sample[]>(CONTESTANTS.map((c) => [c, []]));
-    for (let run = 0; run < runs; run++) {
-      // Rotate the order so a slow spell of the shared machine does not always hit the same one.
-      for (let k = 0; k < CONTESTANTS.length; k++) {
-        const contestant = CONTESTANTS[(run + k) % CONTESTANTS.length]!;
-        if (quietBelow !== undefined) await waitForQuiet(quietBelow);
-        const sample =
-          contestant === 'run'
-            ? await measureRun(variant, input)
-            : await measureWorkers(variant, input, contestant === 'one worker' ? 1 : 2);
-        samples.get(contestant)!.push(sample);
-        process.stderr.write(
-          `${variant.name} run ${run + 1} ${contestant}: ${sample.seconds.toFixed(2)} s ` +
-            `(load ${sample.load.toFixed(2)}, others ${sample.others?.toFixed(2) ?? '?'} cores)\n`,
-        );
-      }
-    }
-    report(variant, samples);
-  }
+  console.log(`${new Date().toISOString()}, load average at start: ${loadText()}\n`);
+  if (values.scale) await scale();
+  else for (const variant of variants) await compare(variant);
 } finally {
   await redis.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 
-async function measureRun(variant: Variant, input: string): Promise<Sample> {
-  const output = join(dir, 'run-out.jsonl');
-  const load = loadavg()[0]!;
-  const cpu = redisCpuSeconds(redis);
-  const busy = machineBusySeconds();
-  const started = performance.now();
-  const processCpu = await exec([
-    'run',
-    TASK,
-    '-i',
-    input,
-    '-o',
-    output,
-    '--overwrite',
-    '-q',
-    '--workers',
-    String(cores),
-  ]);
-  const seconds = (performance.now() - started) / 1000;
-  const redisCpu = redisCpuSeconds(redis) - cpu;
-  const others = othersCores(machineBusySeconds() - busy, processCpu, redisCpu, seconds);
-  checkOutput(output, variant);
-  return { seconds, redisCpu, cpu: processCpu, load, others };
+function loadText(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }
 
-async function measureWorkers(variant: Variant, input: string, machines: 1 | 2): Promise<Sample> {
+function contestantsOf(variant: Variant): Contestant[] {
+  const { inputs, chunk1Inputs } = variant;
+  const list: Contestant[] = [
+    { label: `polyloop run --workers ${cores}`, machines: 0, chunk: 0, inputs },
+  ];
+  if (chunk1Inputs !== inputs) {
+    list.push({
+      label: `polyloop run --workers ${cores}`,
+      machines: 0,
+      chunk: 0,
+      inputs: chunk1Inputs,
+    });
+  }
+  for (const chunk of [1, DEFAULT_CHUNK]) {
+    const count = chunk === 1 ? chunk1Inputs : inputs;
+    list.push({
+      label: `one polyloop worker --workers ${cores}`,
+      machines: 1,
+      chunk,
+      inputs: count,
+    });
+    list.push({
+      label: `two polyloop worker --workers ${halfCores}`,
+      machines: 2,
+      chunk,
+      inputs: count,
+    });
+  }
+  // The default prefetch is 256 × workers jobs until a worker has seen its first chunk, so the
+  // first worker up takes most chunks of a short list; --prefetch 2 shows what a fix would give.
+  list.push({
+    label: `two polyloop worker --workers ${halfCores} --prefetch 2`,
+    machines: 2,
+    chunk: DEFAULT_CHUNK,
+    inputs,
+    prefetch: 2,
+  });
+  return list;
+}
+
+async function compare(variant: Variant): Promise<void> {
+  const contestants = contestantsOf(variant);
+  const files = new Map<number, string>();
+  for (const count of new Set(contestants.map((c) => c.inputs))) {
+    files.set(count, await writeInputs(variant, count));
+  }
+  const runOf = (c: Contestant) =>
+    contestants.find((r) => r.machines === 0 && r.inputs === c.inputs)!;
+  // Warm-up: disk cache, JIT of the CLI's own code, redis-server's first allocations.
+  await measureRun(files.get(variant.inputs)!, variant.inputs);
+  await measureQueue(files.get(variant.chunk1Inputs)!, {
+    label: 'warm-up',
+    machines: 1,
+    chunk: DEFAULT_CHUNK,
+    inputs: variant.chunk1Inputs,
+  });
+  const samples = new Map<Contestant, Sample[]>(contestants.map((c) => [c, []]));
+  const ratios = new Map<Contestant, number[]>(contestants.map((c) => [c, []]));
+  for (let run = 0; run < runs; run++) {
+    const round = new Map<Contestant, Sample>();
+    // Rotate the order so a slow spell of the shared machine does not always hit the same one.
+    for (let k = 0; k < contestants.length; k++) {
+      const contestant = contestants[(run + k) % contestants.length]!;
+      const file = files.get(contestant.inputs)!;
+      let sample: Sample;
+      for (let attempt = 1; ; attempt++) {
+        if (quietBelow !== undefined) await waitForQuiet(quietBelow);
+        sample =
+          contestant.machines === 0
+            ? await measureRun(file, contestant.inputs)
+            : await measureQueue(file, contestant);
+        // Other work took cores during the sample: measure again (up to 3 times in all).
+        if (maxOthers === undefined || (sample.others ?? 0) <= maxOthers || attempt === 3) break;
+        process.stderr.write(
+          `  (others ${sample.others?.toFixed(2)} cores over ${sample.seconds.toFixed(2)} s: again)\n`,
+        );
+      }
+      samples.get(contestant)!.push(sample);
+      round.set(contestant, sample);
+      process.stderr.write(
+        `${variant.name} run ${run + 1} ${contestant.label} chunk ${contestant.chunk || '-'} ` +
+          `${contestant.inputs}: ${sample.seconds.toFixed(2)} s ` +
+          `(load ${sample.load.toFixed(2)}, others ${sample.others?.toFixed(2) ?? '?'} cores)\n`,
+      );
+    }
+    for (const contestant of contestants) {
+      ratios
+        .get(contestant)!
+        .push(round.get(runOf(contestant))!.seconds / round.get(contestant)!.seconds);
+    }
+  }
+  report(variant, contestants, samples, ratios);
+}
+
+async function writeInputs(variant: Variant, count: number): Promise<string> {
+  const path = join(dir, `${variant.name}-${count}.jsonl`);
+  const out = createWriteStream(path);
+  for (let i = 0; i < count; i += 10_000) {
+    let lines = '';
+    for (let j = i; j < Math.min(count, i + 10_000); j++) lines += `{"i":${j},"n":${variant.n}}\n`;
+    if (!out.write(lines)) await once(out, 'drain');
+  }
+  out.end();
+  await finished(out);
+  return path;
+}
+
+async function measureRun(input: string, inputs: number): Promise<Sample> {
+  const output = join(dir, 'run-out.jsonl');
+  const load = loadavg()[0]!;
+  const redisBefore = redisCpuSeconds(redis);
+  const busy = machineBusySeconds();
+  const started = performance.now();
+  const usage = await exec(
+    ['run', TASK, '-i', input, '-o', output, '--overwrite', '-q', '--workers', String(cores)],
+    started,
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const redisCpu = redisCpuSeconds(redis) - redisBefore;
+  const others = othersCores(machineBusySeconds() - busy, [usage.cpu], redisCpu, seconds);
+  checkOutput(output, inputs);
+  return { seconds, cpu: { run: usage.cpu, redis: redisCpu }, load, others };
+}
+
+async function measureQueue(input: string, contestant: Contestant): Promise<Sample> {
+  const { inputs, machines, chunk } = contestant;
+  if (machines === 0) throw new Error('not a queue contestant');
+  const prefetch =
+    contestant.prefetch === undefined ? [] : ['--prefetch', String(contestant.prefetch)];
   const name = `bench-${++queueNumber}`;
   const target = ['--redis', redis.url, '--queue', name];
-  const enqueueStarted = performance.now();
-  await exec(['enqueue', ...target, '-i', input, '-q']);
-  const enqueueSeconds = (performance.now() - enqueueStarted) / 1000;
-
+  const output = join(dir, 'collect-out.jsonl');
+  // One machine gets every core; two share them, one pool worker each.
+  const workers = machines === 1 ? cores : halfCores;
   const load = loadavg()[0]!;
-  const cpu = redisCpuSeconds(redis);
-  // One machine gets every core; two share them, one worker each.
-  const workers = machines === 1 ? cores : Math.max(1, Math.floor(cores / 2));
+  const redisBefore = redisCpuSeconds(redis);
   const busy = machineBusySeconds();
   const started = performance.now();
   const startedAt = Date.now();
-  const cpus = await Promise.all(
-    Array.from({ length: machines }, () =>
-      exec(['worker', TASK, ...target, '--workers', String(workers), '--until-done', '-q']),
+  const enqueue = exec(
+    ['enqueue', ...target, '-i', input, '--chunk', String(chunk), '-q'],
+    started,
+  );
+  const workerRuns = Array.from({ length: machines }, () =>
+    exec(
+      ['worker', TASK, ...target, '--workers', String(workers), ...prefetch, '--until-done', '-q'],
+      started,
     ),
   );
-  const processCpu = cpus.some((c) => c === undefined)
-    ? undefined
-    : cpus.reduce((sum: number, c) => sum + c!, 0);
-  const redisCpu = redisCpuSeconds(redis) - cpu;
+  const collect = exec(['collect', ...target, '--follow', '-o', output, '-q'], started);
+  const collected = await collect;
+  const seconds = collected.exitedAt;
+  const [enqueued, ...workerUsages] = await Promise.all([enqueue, ...workerRuns]);
+  const all = [enqueued!, ...workerUsages, collected];
+  const lastExit = Math.max(...all.map((u) => u.exitedAt));
+  const redisCpu = redisCpuSeconds(redis) - redisBefore;
   const others = othersCores(
     machineBusySeconds() - busy,
-    processCpu,
+    all.map((u) => u.cpu),
     redisCpu,
-    (performance.now() - started) / 1000,
+    lastExit,
   );
-  const seconds = ((await lastFinishedOn(name)) - startedAt) / 1000;
-
-  const output = join(dir, 'collect-out.jsonl');
-  const collectStarted = performance.now();
-  await exec(['collect', ...target, '-o', output, '-q']);
-  const collectSeconds = (performance.now() - collectStarted) / 1000;
-  checkOutput(output, variant);
-  return { seconds, redisCpu, cpu: processCpu, enqueueSeconds, collectSeconds, load, others };
+  const times = await jobTimes(name);
+  const lastJob = (times.lastFinished - startedAt) / 1000;
+  const firstJob = (times.firstStarted - startedAt) / 1000;
+  checkOutput(output, inputs);
+  await obliterate(name);
+  return {
+    seconds,
+    cpu: {
+      enqueue: enqueued!.cpu,
+      workers: sum(workerUsages.map((u) => u.cpu)),
+      collect: collected.cpu,
+      redis: redisCpu,
+    },
+    enqueued: enqueued!.exitedAt,
+    firstJob,
+    lastJob,
+    load,
+    others,
+  };
 }
 
-/** The latest `finishedOn` (ms since the epoch) of the queue's completed jobs. */
-async function lastFinishedOn(name: string): Promise<number> {
+/** The sum, or undefined if one is unknown. */
+function sum(list: readonly (number | undefined)[]): number | undefined {
+  return list.some((v) => v === undefined) ? undefined : list.reduce((a: number, v) => a + v!, 0);
+}
+
+/**
+ * The latest `finishedOn` of the queue's completed jobs, and the `processedOn` of the one that
+ * finished first (about when the first job started), in ms since the epoch.
+ */
+async function jobTimes(name: string): Promise<{ firstStarted: number; lastFinished: number }> {
   const queue = new Queue(name, { connection: { url: redis.url } });
   try {
+    // Completed jobs are a sorted set by finishedOn.
     const [newest] = await queue.getJobs(['completed'], 0, 0, false);
-    if (!newest?.finishedOn) throw new Error(`queue ${name} has no completed job`);
-    return newest.finishedOn;
+    const [oldest] = await queue.getJobs(['completed'], 0, 0, true);
+    if (!newest?.finishedOn || !oldest?.processedOn) {
+      throw new Error(`queue ${name} has no completed job`);
+    }
+    return { firstStarted: oldest.processedOn, lastFinished: newest.finishedOn };
   } finally {
     await queue.close();
   }
 }
 
-function checkOutput(path: string, variant: Variant): void {
+/** Empties a queue (outside the timed part), so Redis does not grow over the samples. */
+async function obliterate(name: string): Promise<void> {
+  const queue = new Queue(name, { connection: { url: redis.url } });
+  try {
+    await queue.obliterate({ force: true });
+    const client = await queue.client;
+    await client.del(queue.toKey('polyloop'));
+  } finally {
+    await queue.close();
+  }
+}
+
+/** Redis's used memory, MB. */
+async function redisMemoryMb(): Promise<number> {
+  const queue = new Queue('bench-info', { connection: { url: redis.url } });
+  try {
+    // ioredis takes a section; BullMQ's client type does not say so.
+    const client = (await queue.client) as unknown as { info(section: string): Promise<string> };
+    const info = await client.info('memory');
+    return Number(/used_memory:(\d+)/.exec(info)?.[1]) / 1e6;
+  } finally {
+    await queue.close();
+  }
+}
+
+function checkOutput(path: string, inputs: number): void {
   const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
   const seen = new Set<number>();
   for (const line of lines) {
@@ -199,19 +385,17 @@ function checkOutput(path: string, variant: Variant): void {
     if (!('value' in record)) throw new Error(`error record: ${line}`);
     seen.add(record.index);
   }
-  if (lines.length !== variant.inputs || seen.size !== variant.inputs) {
-    throw new Error(
-      `${path}: ${lines.length} records, ${seen.size} indexes, ${variant.inputs} inputs`,
-    );
+  if (lines.length !== inputs || seen.size !== inputs) {
+    throw new Error(`${path}: ${lines.length} records, ${seen.size} indexes, ${inputs} inputs`);
   }
 }
 
-/** Runs a polyloop command; resolves with its CPU seconds (threads included), when measurable. */
-function exec(args: string[]): Promise<number | undefined> {
+/** Runs a polyloop command; resolves with its CPU seconds (threads included) and peak RSS. */
+function exec(args: string[], started: number): Promise<Usage> {
   return new Promise((resolve, reject) => {
-    const cpuFile = join(dir, `cpu-${++timeFiles}.txt`);
+    const timeFile = join(dir, `time-${++timeFiles}.txt`);
     const command = haveGnuTime
-      ? [GNU_TIME, '-f', '%U %S', '-o', cpuFile, process.execPath, CLI, ...args]
+      ? [GNU_TIME, '-f', '%U %S %M', '-o', timeFile, process.execPath, CLI, ...args]
       : [process.execPath, CLI, ...args];
     const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -219,16 +403,24 @@ function exec(args: string[]): Promise<number | undefined> {
       stderr += chunk;
     });
     child.once('close', (code) => {
-      // `run` exits 1 when some inputs failed; checkOutput says which.
-      if (code === 0 || code === 1) resolve(haveGnuTime ? cpuSeconds(cpuFile) : undefined);
-      else reject(new Error(`polyloop ${args.join(' ')} exited ${code}:\n${stderr}`));
+      const exitedAt = (performance.now() - started) / 1000;
+      // `run` and `collect` exit 1 when some inputs failed; checkOutput says which.
+      if (code !== 0 && code !== 1) {
+        reject(new Error(`polyloop ${args.join(' ')} exited ${code}:\n${stderr}`));
+        return;
+      }
+      if (!haveGnuTime) {
+        resolve({ cpu: undefined, rssMb: undefined, exitedAt });
+        return;
+      }
+      const [user, system, rssKb] = readFileSync(timeFile, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .slice(-3)
+        .map(Number);
+      resolve({ cpu: user! + system!, rssMb: rssKb! / 1024, exitedAt });
     });
   });
-}
-
-function cpuSeconds(file: string): number {
-  const [user, system] = readFileSync(file, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
-  return (user ?? Number.NaN) + (system ?? Number.NaN);
 }
 
 /** Busy CPU seconds of the whole machine so far, all cores (Linux /proc/stat, in USER_HZ = 100). */
@@ -241,12 +433,13 @@ function machineBusySeconds(): number {
 /** Cores' worth of CPU used by everything but the measured processes and Redis. */
 function othersCores(
   busy: number,
-  processCpu: number | undefined,
+  processCpu: readonly (number | undefined)[],
   redisCpu: number,
   seconds: number,
 ): number | undefined {
-  if (processCpu === undefined) return undefined;
-  return Math.max(0, busy - processCpu - redisCpu) / seconds;
+  const measured = sum(processCpu);
+  if (measured === undefined) return undefined;
+  return Math.max(0, busy - measured - redisCpu) / seconds;
 }
 
 /** Waits (up to 3 minutes) for 2 seconds in which the machine uses fewer than `cores` cores. */
@@ -276,41 +469,125 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-function report(variant: Variant, samples: Map<Contestant, Sample[]>): void {
-  const title = `${variant.inputs.toLocaleString('en-US')} tasks of ${variant.label}`;
-  console.log(`\n## ${variant.name}: ${title}\n`);
+/** Median and min–max of the known values, or undefined if none is known. */
+function spread(
+  list: readonly (number | undefined)[],
+): { mid: number; lo: number; hi: number } | undefined {
+  const known = list.filter((v): v is number => v !== undefined);
+  if (known.length === 0) return undefined;
+  return { mid: median(known), lo: Math.min(...known), hi: Math.max(...known) };
+}
+
+function report(
+  variant: Variant,
+  contestants: readonly Contestant[],
+  samples: Map<Contestant, Sample[]>,
+  ratios: Map<Contestant, number[]>,
+): void {
+  const count = (n: number) => n.toLocaleString('en-US');
+  console.log(`\n## ${variant.name}: tasks of ${variant.label} of CPU (n = ${count(variant.n)})\n`);
   console.log(
-    '| command | wall time (median, min–max) | tasks/s | CPU per task: polyloop + Redis | of which Redis | enqueue | collect | others (cores) |',
+    '| command | chunk | inputs | wall: first spawn → last record | inputs/s | × run | enqueue exited | first job started | last job done | CPU per input: all | of which Redis | load | others (cores) |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const contestant of CONTESTANTS) {
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const breakdown: string[] = [];
+  for (const contestant of contestants) {
     const list = samples.get(contestant)!;
-    const seconds = list.map((s) => s.seconds);
-    const time = median(seconds);
-    const perTask = (value: number) => `${((value * 1e6) / variant.inputs).toFixed(0)} µs`;
-    const medianOf = (pick: (s: Sample) => number | undefined) => {
-      const picked = list.map(pick).filter((v): v is number => v !== undefined);
-      return picked.length === 0 ? undefined : median(picked);
-    };
-    const cpu = medianOf((s) => (s.cpu === undefined ? undefined : s.cpu + s.redisCpu));
-    const enqueue = medianOf((s) => s.enqueueSeconds);
-    const collect = medianOf((s) => s.collectSeconds);
-    const command =
-      contestant === 'run'
-        ? `polyloop run --workers ${cores}`
-        : contestant === 'one worker'
-          ? `one polyloop worker --workers ${cores}`
-          : `two polyloop worker --workers ${Math.max(1, Math.floor(cores / 2))}`;
+    const isRun = contestant.machines === 0;
+    const wall = spread(list.map((s) => s.seconds))!;
+    const ratio = spread(ratios.get(contestant)!)!;
+    const perInput = (value: number | undefined) =>
+      value === undefined ? '—' : `${count(Math.round((value * 1e6) / contestant.inputs))} µs`;
+    const total = spread(
+      list.map((s) =>
+        isRun
+          ? sum([s.cpu.run, s.cpu.redis])
+          : sum([s.cpu.enqueue, s.cpu.workers, s.cpu.collect, s.cpu.redis]),
+      ),
+    );
+    const seconds = (value: { mid: number } | undefined) =>
+      value === undefined ? '—' : `${value.mid.toFixed(2)} s`;
     const cells = [
-      command,
-      `${time.toFixed(2)} s (${Math.min(...seconds).toFixed(2)}–${Math.max(...seconds).toFixed(2)})`,
-      Math.round(variant.inputs / time).toLocaleString('en-US'),
-      cpu === undefined ? '—' : perTask(cpu),
-      contestant === 'run' ? '—' : perTask(medianOf((s) => s.redisCpu) ?? 0),
-      enqueue === undefined ? '—' : `${enqueue.toFixed(2)} s`,
-      collect === undefined ? '—' : `${collect.toFixed(2)} s`,
-      medianOf((s) => s.others)?.toFixed(2) ?? '—',
+      isRun ? `\`${contestant.label}\`` : `${contestant.label.replace(/^(one|two) /, '$1 `')}\``,
+      isRun ? '—' : String(contestant.chunk),
+      count(contestant.inputs),
+      `${wall.mid.toFixed(2)} s (${wall.lo.toFixed(2)}–${wall.hi.toFixed(2)})`,
+      count(Math.round(contestant.inputs / wall.mid)),
+      isRun ? '1' : `${ratio.mid.toFixed(2)} (${ratio.lo.toFixed(2)}–${ratio.hi.toFixed(2)})`,
+      seconds(spread(list.map((s) => s.enqueued))),
+      seconds(spread(list.map((s) => s.firstJob))),
+      seconds(spread(list.map((s) => s.lastJob))),
+      perInput(total?.mid),
+      isRun ? '—' : perInput(spread(list.map((s) => s.cpu.redis))?.mid),
+      spread(list.map((s) => s.load))!.mid.toFixed(2),
+      spread(list.map((s) => s.others))?.mid.toFixed(2) ?? '—',
     ];
     console.log(`| ${cells.join(' | ')} |`);
+    if (!isRun) {
+      const part = (pick: (s: Sample) => number | undefined) =>
+        perInput(spread(list.map(pick))?.mid);
+      breakdown.push(
+        `| ${cells[0]} | ${cells[1]} | ${cells[9]} | ${part((s) => s.cpu.enqueue)} | ${part((s) => s.cpu.workers)} | ${part((s) => s.cpu.collect)} | ${part((s) => s.cpu.redis)} |`,
+      );
+    } else {
+      breakdown.push(
+        `| ${cells[0]} (${count(contestant.inputs)}) | — | ${cells[9]} | — | ${cells[9]} | — | — |`,
+      );
+    }
   }
+  console.log('\nCPU per input by process (medians):\n');
+  console.log('| command | chunk | all | enqueue | worker(s) / run | collect | Redis |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const line of breakdown) console.log(line);
+}
+
+/** --scale: enqueue, run and collect 200,000 then 1,000,000 tiny inputs, one phase at a time. */
+async function scale(): Promise<void> {
+  const variant = VARIANTS.tiny!;
+  const rows: string[] = [];
+  for (const inputs of [200_000, 1_000_000]) {
+    const file = await writeInputs(variant, inputs);
+    for (let run = 0; run < runs; run++) {
+      if (quietBelow !== undefined) await waitForQuiet(quietBelow);
+      const name = `scale-${++queueNumber}`;
+      const target = ['--redis', redis.url, '--queue', name];
+      const load = loadavg()[0]!;
+      const phase = async (args: string[]) => {
+        const redisBefore = redisCpuSeconds(redis);
+        const started = performance.now();
+        const usage = await exec(args, started);
+        return { ...usage, redisCpu: redisCpuSeconds(redis) - redisBefore };
+      };
+      const enqueue = await phase(['enqueue', ...target, '-i', file, '-q']);
+      const worker = await phase([
+        'worker',
+        TASK,
+        ...target,
+        '--workers',
+        String(cores),
+        '--until-done',
+        '-q',
+      ]);
+      const redisMb = await redisMemoryMb();
+      const output = join(dir, 'scale-out.jsonl');
+      const collect = await phase(['collect', ...target, '-o', output, '-q']);
+      checkOutput(output, inputs);
+      await obliterate(name);
+      const us = (cpu: number | undefined) =>
+        cpu === undefined ? '?' : `${Math.round((cpu * 1e6) / inputs)} µs`;
+      const cell = (u: Usage & { redisCpu: number }) =>
+        `${u.exitedAt.toFixed(1)} s | ${u.rssMb?.toFixed(0) ?? '?'} MB | ${us(u.cpu)} + ${us(u.redisCpu)}`;
+      const line = `| ${inputs.toLocaleString('en-US')} | ${cell(enqueue)} | ${cell(worker)} | ${cell(collect)} | ${redisMb.toFixed(0)} MB | ${load.toFixed(2)} |`;
+      process.stderr.write(`${line}\n`);
+      rows.push(line);
+    }
+  }
+  console.log(
+    `\n## scale: tiny inputs (n = ${variant.n}) at --chunk ${DEFAULT_CHUNK}, one phase at a time\n`,
+  );
+  console.log(
+    '| inputs | enqueue wall | enqueue peak RSS | enqueue CPU/input: process + Redis | worker wall | worker peak RSS | worker CPU/input | collect wall | collect peak RSS | collect CPU/input | Redis used memory | load |',
+  );
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const row of rows) console.log(row);
 }
