@@ -1,4 +1,5 @@
-import { type ConnectionOptions, Queue, type QueueBase, type RedisOptions } from 'bullmq';
+import type { ConnectionOptions, QueueBase, Queue as QueueType, RedisOptions } from 'bullmq';
+import { Queue } from './bullmq-runtime.js';
 import { RedisUnavailableError } from './errors.js';
 
 /** Which queue, on which Redis: what every queue command needs. */
@@ -104,7 +105,7 @@ export async function whenConnected(
  * A Queue handle on the target. Its connection errors are left to `whenConnected` and to the
  * commands' own reports: without a listener, an 'error' event would throw.
  */
-export function openQueue(target: QueueTarget): Queue {
+export function openQueue(target: QueueTarget): QueueType {
   const queue = new Queue(target.queue, {
     connection: connectionOf(target),
     ...(target.prefix === undefined ? {} : { prefix: target.prefix }),

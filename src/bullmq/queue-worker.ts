@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
-import { Worker as BullWorker, DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import type { Worker as BullWorker, Job } from 'bullmq';
 import { type RetryOptions, retryDelayAfter } from '../core/retry-policy.js';
 import { TaskModuleError } from '../errors.js';
 import { type PoolOptions, resolveOptions } from '../options.js';
 import { Pool } from '../pool.js';
 import { errorInfo, type OutputRecord, outputNotJson, recordOf } from '../records/format.js';
 import type { TaskModule } from '../types.js';
+import { Worker as BullWorkerClass, DelayedError, UnrecoverableError } from './bullmq-runtime.js';
 import { runChunk } from './chunk-runner.js';
 import { connectionOf, type QueueTarget, whenConnected } from './connection.js';
 import type { RedisDownError } from './errors.js';
@@ -202,17 +203,21 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
       token?: string,
       signal?: AbortSignal,
     ) => this.#process(job, token, signal);
-    this.#worker = new BullWorker<AnyJobData, OutputRecord | ChunkResult>(target.queue, processor, {
-      connection: connectionOf(target),
-      ...(target.prefix === undefined ? {} : { prefix: target.prefix }),
-      // Until the first job shows whether jobs are chunks, take few: a machine that took 256
-      // chunks at once would hoard the queue.
-      concurrency: options.prefetchInputs === undefined ? options.prefetch : FIRST_PREFETCH,
-      lockDuration: options.lockDuration,
-      stalledInterval: options.stalledInterval,
-      maxStalledCount: options.maxStalledCount,
-      name: options.name,
-    });
+    this.#worker = new BullWorkerClass<AnyJobData, OutputRecord | ChunkResult>(
+      target.queue,
+      processor,
+      {
+        connection: connectionOf(target),
+        ...(target.prefix === undefined ? {} : { prefix: target.prefix }),
+        // Until the first job shows whether jobs are chunks, take few: a machine that took 256
+        // chunks at once would hoard the queue.
+        concurrency: options.prefetchInputs === undefined ? options.prefetch : FIRST_PREFETCH,
+        lockDuration: options.lockDuration,
+        stalledInterval: options.stalledInterval,
+        maxStalledCount: options.maxStalledCount,
+        name: options.name,
+      },
+    );
     this.#worker.on('error', options.onError);
     this.#tally = new MachineTally(this.#worker, options.name, () => this.counts());
     // A chunk's inputs are counted by its processor; here one-input jobs, and chunks that failed

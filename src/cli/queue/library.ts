@@ -18,7 +18,10 @@ export async function loadQueueLibrary(command: string): Promise<QueueLibrary> {
     return { ...library, enqueueItems };
   } catch (error) {
     if (
-      (error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' &&
+      // From `import` (ERR_MODULE_NOT_FOUND) or `require` (MODULE_NOT_FOUND: see bullmq-runtime.ts).
+      ['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND'].includes(
+        String((error as { code?: unknown }).code),
+      ) &&
       /bullmq/.test(String(error))
     ) {
       throw new UsageError(
