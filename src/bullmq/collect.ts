@@ -54,7 +54,7 @@ const PAGE_SIZE = 1000;
 const CHUNKS_AT_ONCE = 16;
 /** Finished jobs up to which a look at the queue is cheap enough to repeat every QUICK_POLL_MS. */
 const QUICK_LOOK_JOBS = 2 * PAGE_SIZE;
-const QUICK_POLL_MS = 100;
+const QUICK_POLL_MS = 50;
 /** Once `signal` aborts, how long a look at the queue may still take before it is cut. */
 const STOP_WITHIN_MS = 2000;
 // BullMQ's failedReason when a job's machines died under it more than `maxStalledCount` times.
@@ -147,7 +147,7 @@ export async function* collectLines(
         throw new MissingJobsError(inputs - collected, inputs);
       }
       // While records keep coming and a look is cheap (a few pages of finished ids: chunks),
-      // look again soon: the last records then land ~0.1 s after their job, not a --poll later.
+      // look again soon: the last records then land ~50 ms after their job, not a --poll later.
       const cheap = counts.completed + counts.failed <= QUICK_LOOK_JOBS;
       const wait =
         collected > before && cheap ? Math.min(pollInterval, QUICK_POLL_MS) : pollInterval;
