@@ -162,6 +162,9 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
   readonly #tally: MachineTally;
   readonly #target: QueueTarget;
   readonly #retry: RetryOptions | undefined;
+  /** Resolves when the first job comes (see connected()). */
+  readonly #firstJob: Promise<void>;
+  #tookAJob!: () => void;
   /** Inputs to hold, in jobs once the first chunk shows their size (unless `prefetch` was given). */
   #prefetchInputs: number | undefined;
   #completed = 0;
@@ -187,6 +190,9 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
     this.#target = target;
     this.#retry = options.retry;
     this.#prefetchInputs = options.prefetchInputs;
+    this.#firstJob = new Promise((resolve) => {
+      this.#tookAJob = resolve;
+    });
     this.stopped = new Promise((resolve, reject) => {
       this.#resolveStopped = resolve;
       this.#rejectStopped = reject;
@@ -245,7 +251,9 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
 
   /** @internal */
   async connected(): Promise<void> {
-    await whenConnected(this.#worker, this.#target);
+    // A job taken says the connection is up, even if Redis goes away before BullMQ's ready
+    // event is seen: the outage is then the health watch's to time, not a failed start.
+    await Promise.race([whenConnected(this.#worker, this.#target), this.#firstJob]);
     await this.#health.watch(this.#worker);
   }
 
@@ -329,6 +337,7 @@ export class QueueWorker<M extends TaskModule = TaskModule> {
     token: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<OutputRecord | ChunkResult> {
+    this.#tookAJob();
     const data = job.data;
     if (isChunk(data)) return this.#processChunk(job, data, token, signal);
     this.#sizePrefetch(1);

@@ -99,6 +99,10 @@ export async function main(argv: string[]): Promise<number> {
   const poolOptions = poolOptionsFrom(options, { minWorkers: 1 });
   const library = await loadQueueLibrary('worker');
   const { startQueueWorker } = library;
+  // Opened before the worker, not after: a Redis gone between the two would be a failed start
+  // (after the connect timeout) instead of an outage timed by --redis-down-timeout.
+  const watching = new AbortController();
+  const monitor = await library.QueueMonitor.open(target, { signal: watching.signal });
 
   let lastError: string | undefined;
   // Set once the display exists; Redis may go away before.
@@ -125,6 +129,11 @@ export async function main(argv: string[]): Promise<number> {
       const timeout = target.redisDownTimeout ?? 60_000;
       notice(`${redisDownText(downSince)}: waiting for it, for ${timeout / 1000} s at most`);
     },
+  }).catch(async (error: unknown) => {
+    // A task module that fails to load: no watch either.
+    watching.abort();
+    await monitor.close().catch(() => {});
+    throw error;
   });
 
   const progress = new Progress(
@@ -168,7 +177,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const watch = await watchQueue(library, target, worker, {
+  const watch = watchQueue(library, monitor, watching, worker, {
     untilDone: options['until-done'],
     onLost: (error) => notice(error.message),
   });
@@ -210,14 +219,13 @@ type Library = typeof import('../../bullmq/index.js');
  * `failure` says which). Without it, only says when the queue lost its state (the worker keeps
  * taking jobs: enqueueing the list again gives it the missing ones).
  */
-async function watchQueue(
-  { QueueMonitor: Monitor, MissingJobsError }: Library,
-  target: import('../../bullmq/index.js').QueueTarget,
+function watchQueue(
+  { MissingJobsError }: Library,
+  monitor: import('../../bullmq/index.js').QueueMonitor,
+  stopping: AbortController,
   worker: { close(): Promise<void>; readonly stopped: Promise<void> },
   options: { untilDone: boolean; onLost: (error: Error) => void },
-): Promise<{ stop(): Promise<void>; readonly failure: Error | undefined }> {
-  const stopping = new AbortController();
-  const monitor = await Monitor.open(target, { signal: stopping.signal });
+): { stop(): Promise<void>; readonly failure: Error | undefined } {
   let failure: Error | undefined;
   const pollMs = options.untilDone ? UNTIL_DONE_POLL_MS : STATE_POLL_MS;
   const loop = (async () => {
