@@ -54,7 +54,7 @@ const PAGE_SIZE = 1000;
 const CHUNKS_AT_ONCE = 16;
 /** Finished jobs up to which a look at the queue is cheap enough to repeat every QUICK_POLL_MS. */
 const QUICK_LOOK_JOBS = 2 * PAGE_SIZE;
-const QUICK_POLL_MS = 50;
+const QUICK_POLL_MS = 100;
 /** Once `signal` aborts, how long a look at the queue may still take before it is cut. */
 const STOP_WITHIN_MS = 2000;
 // BullMQ's failedReason when a job's machines died under it more than `maxStalledCount` times.
@@ -121,8 +121,6 @@ export async function* collectLines(
     }
     await health.watch(queue);
     const seen = new Seen();
-    /** Records collected by the look before: a look that added some is followed soon. */
-    let before = 0;
     while (!signal?.aborted) {
       // In this order: once the input count is noted every job exists, so a snapshot taken after
       // it, then a full pass, sees every job that had finished by the snapshot.
@@ -146,12 +144,10 @@ export async function* collectLines(
       if (inputs !== undefined && pending(counts) === 0) {
         throw new MissingJobsError(inputs - collected, inputs);
       }
-      // While records keep coming and a look is cheap (a few pages of finished ids: chunks),
-      // look again soon: the last records then land ~50 ms after their job, not a --poll later.
+      // While a look is cheap (a few pages of finished ids: chunks), look often: the last
+      // records then land within ~0.1 s of their job, not a --poll later.
       const cheap = counts.completed + counts.failed <= QUICK_LOOK_JOBS;
-      const wait =
-        collected > before && cheap ? Math.min(pollInterval, QUICK_POLL_MS) : pollInterval;
-      before = collected;
+      const wait = cheap ? Math.min(pollInterval, QUICK_POLL_MS) : pollInterval;
       await sleep(wait, undefined, { signal }).catch(() => {});
     }
   } catch (error) {

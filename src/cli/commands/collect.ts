@@ -28,8 +28,8 @@ Options:
 ${QUEUE_OPTIONS_HELP}
   -o, --output FILE      where the records go; "-" is stdout (default: -); replaced if it exists
   -f, --follow           wait until every enqueued input has a record, then exit
-      --poll MS          how often --follow looks at the queue (default: 1000); every 50 ms
-                         while records keep coming from at most 2,000 finished jobs
+      --poll MS          how often --follow looks at the queue (default: 1000); every 100 ms
+                         while at most 2,000 jobs have finished (chunks)
   -q, --quiet            no queue totals and no summary on stderr
   -h, --help             show this help
 
