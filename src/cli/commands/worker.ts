@@ -17,7 +17,7 @@ export const HELP = `Usage: polyloop worker <task module> --queue NAME [--redis 
 
 Run the jobs of a BullMQ queue (added by "polyloop enqueue") on every core of this machine: one
 BullMQ consumer feeds a polyloop pool, taking a job only when the pool has room for it. Start one
-per machine, on as many machines as you like; each job's record goes back to Redis for
+per machine, on as many machines as you like; each input's record goes back to Redis for
 "polyloop collect". A task that throws or times out is retried per the job's attempts (enqueue
 --attempts), or per --retry-errors if given; the jobs of a machine that dies go to the others
 once their locks expire (--lock-duration).
@@ -28,8 +28,8 @@ ${QUEUE_OPTIONS_HELP}
   -c, --concurrency N    most tasks in flight per worker, or "infinity" (default: 10000);
                          within it the pool finds its number, backing off on load
       --fixed-concurrency  no backing off: the window only grows, up to --concurrency
-      --prefetch N       most jobs this machine holds at once
-                         (default: workers × the smaller of concurrency and 256)
+      --prefetch N       most jobs this machine holds at once (default: about workers × the
+                         smaller of concurrency and 256 inputs, in jobs, set at the first job)
   -t, --timeout MS       a task running longer fails with ERR_POLYLOOP_TIMEOUT (default: none)
   -r, --retries N        re-runs of a task whose worker thread crashed (default: 2)
       --retry-errors N   retries of a job whose task threw or timed out, through BullMQ (a
