@@ -252,8 +252,13 @@ export async function recordedInputCount(queue: Queue): Promise<number | undefin
   return value === null ? undefined : Number(value);
 }
 
-/** Reads the job count `enqueue` noted, or undefined while no enqueue has finished. */
-export async function recordedJobCount(queue: Queue): Promise<number | undefined> {
+/**
+ * Reads the input and job counts `enqueue` noted, in one round trip; undefined while no enqueue
+ * has finished.
+ */
+export async function recordedCounts(
+  queue: Queue,
+): Promise<{ inputs: number | undefined; jobs: number | undefined }> {
   const client = await queue.client;
   const [inputs, jobs] = await client.hmget(
     queue.toKey(META_KEY_SUFFIX),
@@ -261,6 +266,9 @@ export async function recordedJobCount(queue: Queue): Promise<number | undefined
     META_JOBS_FIELD,
   );
   // Enqueued before chunks: one job per input.
-  const value = jobs ?? inputs;
-  return value === null ? undefined : Number(value);
+  const jobCount = jobs ?? inputs;
+  return {
+    inputs: inputs === null ? undefined : Number(inputs),
+    jobs: jobCount === null ? undefined : Number(jobCount),
+  };
 }

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { openQueue, type QueueTarget, whenConnected } from './connection.js';
 import { pending, type QueueCounts, queueCounts } from './counts.js';
-import { recordedInputCount, recordedJobCount } from './enqueue.js';
+import { recordedCounts } from './enqueue.js';
 import { type MachineShare, readMachineShares } from './machine-tally.js';
 import { chunkOf, closeWithin, QueueStateTracker, RedisHealth } from './redis-health.js';
 
@@ -61,8 +61,7 @@ export class QueueMonitor {
   async status(): Promise<QueueStatus> {
     try {
       // The input count first: once it is noted every job exists, so the counts cover them all.
-      const inputs = await recordedInputCount(this.#queue);
-      const jobs = await recordedJobCount(this.#queue);
+      const { inputs, jobs } = await recordedCounts(this.#queue);
       const counts = await queueCounts(this.#queue);
       const lost = this.#tracker.observe(inputs, counts, await chunkOf(this.#queue));
       if (lost) throw lost;
