@@ -15,7 +15,8 @@ export const entryExecArgv = fromSource ? ['--import', 'tsx'] : [];
 
 /**
  * The parent's node options a thread worker should get: only those that change how modules load
- * (`--import tsx`, `--conditions`...). Worker threads refuse per-process flags such as
+ * (`--import tsx`, `--conditions`...) and the profilers' (`--cpu-prof`: a profile per thread, so
+ * `node --cpu-prof` shows where the workers' time goes too). Worker threads refuse per-process flags such as
  * `--max-old-space-size` or `--expose-gc`, and `-e`/`--input-type` describe the parent's own entry.
  */
 export function threadExecArgv(execArgv: readonly string[]): string[] {
@@ -40,12 +41,20 @@ const VALUE_FLAGS = new Set([
   '--experimental-loader',
   '--conditions',
   '-C',
+  '--cpu-prof-dir',
+  '--cpu-prof-interval',
+  '--cpu-prof-name',
+  '--heap-prof-dir',
+  '--heap-prof-interval',
+  '--heap-prof-name',
 ]);
 const LOADER_FLAGS = new Set([
   ...VALUE_FLAGS,
   '--enable-source-maps',
   '--no-warnings',
   '--experimental-vm-modules',
+  '--cpu-prof',
+  '--heap-prof',
 ]);
 
 /** The parent's node options for a child process: all of them but its own entry point. */
