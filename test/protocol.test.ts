@@ -82,7 +82,9 @@ function readAll(message: ResultsMessage, known: readonly number[]): Read[] {
   readResults(
     message,
     batches,
-    (batch, offset, value) => read.push([batch, offset, 'ok', value]),
+    (batch, offsets, values, from, to) => {
+      for (let i = from; i < to; i++) read.push([batch, offsets[i]!, 'ok', values[i]]);
+    },
     (batch, offset, kind, error) => read.push([batch, offset, kind, error.message]),
   );
   return read;
@@ -127,7 +129,7 @@ describe('results codec', () => {
     ]);
   });
 
-  it('looks a batch up once per run, and a change to the batches counts from the next run', () => {
+  it('hands over a run per batch, and a change to the batches counts from the next run', () => {
     const writer = new ResultWriter();
     writer.fulfilled(1, 0, 'x');
     writer.fulfilled(1, 1, 'y');
@@ -146,8 +148,8 @@ describe('results codec', () => {
           return batches.get(id);
         },
       },
-      (batch, offset) => {
-        read.push(`${batch}:${offset}`);
+      (batch, offsets, _values, from, to) => {
+        for (let i = from; i < to; i++) read.push(`${batch}:${offsets[i]}`);
         batches.delete(2); // a settle that drops another job's batch
       },
       () => assert.fail('no failures'),

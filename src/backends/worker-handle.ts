@@ -3,7 +3,7 @@
  * messages and learns when the worker is gone. A worker thread (thread.ts) or a child process
  * (process.ts) behind the same interface.
  */
-import type { MainToChannel, WorkerToMain } from '../protocol/messages.js';
+import type { MainToChannel, WorkerInit, WorkerToMain } from '../protocol/messages.js';
 
 export interface WorkerExit {
   /** Exit code, if it exited. */
@@ -38,3 +38,14 @@ export interface WorkerEvents {
   message(message: WorkerToMain): void;
   exit(exit: WorkerExit): void;
 }
+
+/**
+ * Starts one worker: the thread and process backends, or a stand-in that drives the engine alone
+ * (bench/micro/main.ts). `syncTask` is the cell a thread shares; a process's watchdog reports it.
+ */
+export type StartWorker = (
+  init: WorkerInit,
+  events: WorkerEvents,
+  limits: WorkerLimits,
+  syncTask: Int32Array,
+) => WorkerHandle;

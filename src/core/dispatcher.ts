@@ -7,7 +7,7 @@
  */
 import { epochNow } from '../epoch-now.js';
 import { DataCloneError } from '../errors.js';
-import { NO_ATTEMPTS } from './attempts.js';
+import { type Attempts, NO_ATTEMPTS } from './attempts.js';
 import type { CrashRecovery } from './crash-recovery.js';
 import { deal } from './dealing.js';
 import type { Jobs } from './jobs.js';
@@ -125,22 +125,32 @@ export class Dispatcher {
     const order = open.map((_, w) => w);
     for (const segment of segments) {
       const owner = deal(segment.inputs.length, room, order, this.random);
-      if (owner.length === 1) {
-        shares[owner[0]!]!.push(segment);
+      const counts = new Array<number>(open.length).fill(0);
+      for (let position = 0; position < owner.length; position++) counts[owner[position]!]!++;
+      const only = counts.indexOf(owner.length);
+      if (only !== -1) {
+        // All to one worker (the only one with room, or a run() call): the segment as it is.
+        shares[only]!.push(segment);
         continue;
       }
-      const indices: number[][] = open.map(() => []);
-      const inputs: unknown[][] = open.map(() => []);
+      // Indices sized up front (a push per input grows and copies the array several times);
+      // inputs pushed: an array made with holes is cloned slot by slot, not as a dense list.
+      const indices = counts.map((count) => new Array<number>(count));
+      const inputs = counts.map((): unknown[] => []);
       const attempts = segment.attempts;
-      const shareAttempts = attempts ? open.map((): NonNullable<typeof attempts> => []) : undefined;
+      const shareAttempts = attempts
+        ? counts.map((count) => new Array<Attempts>(count))
+        : undefined;
+      const filled = new Array<number>(open.length).fill(0);
       for (let position = 0; position < owner.length; position++) {
         const w = owner[position]!;
-        indices[w]!.push(indexOf(segment, position));
-        if (shareAttempts) shareAttempts[w]!.push(attempts![position]!);
+        const k = filled[w]!++;
+        indices[w]![k] = indexOf(segment, position);
         inputs[w]!.push(segment.inputs[position]);
+        if (shareAttempts) shareAttempts[w]![k] = attempts![position]!;
       }
       for (let w = 0; w < open.length; w++) {
-        if (inputs[w]!.length === 0) continue;
+        if (counts[w] === 0) continue;
         shares[w]!.push({
           job: segment.job,
           firstIndex: -1,

@@ -4,7 +4,7 @@
  * pool's state. Each input settles exactly once (the task table owns task states).
  */
 
-import type { WorkerExit } from '../backends/worker-handle.js';
+import type { StartWorker, WorkerExit } from '../backends/worker-handle.js';
 import {
   AbortError,
   DataCloneError,
@@ -64,6 +64,8 @@ export class Engine {
   constructor(
     private readonly moduleUrl: string,
     options: ResolvedOptions,
+    /** How workers start; the backend the options name unless given (a benchmark's stand-in). */
+    start?: StartWorker,
   ) {
     // Threads share this process's descriptors; a child process has its own, as many.
     const descriptors =
@@ -71,11 +73,16 @@ export class Engine {
         ? new DescriptorWatch(openFileLimit())
         : new DescriptorWatch(openFileLimit(), () => this.childOpenFiles(), undefined, false);
     this.window = new Window(options.concurrency, options.workers, descriptors, options.adaptive);
-    this.workers = new Workers(moduleUrl, options, {
-      message: (worker, message) => this.onMessage(worker, message),
-      exit: (worker, exit) => this.onExit(worker, exit),
-      hasJobs: () => this.jobs.size > 0,
-    });
+    this.workers = new Workers(
+      moduleUrl,
+      options,
+      {
+        message: (worker, message) => this.onMessage(worker, message),
+        exit: (worker, exit) => this.onExit(worker, exit),
+        hasJobs: () => this.jobs.size > 0,
+      },
+      start,
+    );
     this.tasks = new TaskTable({
       givenUpGrew: (worker) => this.hangWatch.watchGivenUp(worker),
       drained: () => {
@@ -150,9 +157,9 @@ export class Engine {
       this.dispatcher.dispatch();
     },
     changed: (job) => this.jobs.update(job),
-    settled: (_job, ok) => {
-      if (ok) this.counters.done++;
-      else this.counters.failed++;
+    settled: (_job, ok, count) => {
+      if (ok) this.counters.done += count;
+      else this.counters.failed += count;
     },
     failed: (job) => this.dropJob(job),
     done: (job) => this.forgetJob(job),
@@ -267,14 +274,21 @@ export class Engine {
     this.dispatcher.dispatch();
   }
 
-  private readonly onFulfilled = (batch: Batch, offset: number, value: unknown): void => {
-    if (this.probe.collecting) this.probe.ended(batch.id, batch.sentAt, this.messageAt);
+  /** Tasks of one batch fulfilled: `offsets[i]` with `values[i]`, i in [from, to). */
+  private readonly onFulfilled = (
+    batch: Batch,
+    offsets: Int32Array,
+    values: readonly unknown[],
+    from: number,
+    to: number,
+  ): void => {
+    if (this.probe.collecting) this.probe.ended(batch.id, batch.sentAt, this.messageAt, to - from);
     if (this.messageAt > batch.deadline) {
-      this.onLate(batch, offset);
+      for (let i = from; i < to; i++) this.onLate(batch, offsets[i]!);
       return;
     }
-    this.errorRetries.onSuccess(batch.sentAt, this.messageAt);
-    this.tasks.onTaskEnded(batch, offset, true, value);
+    this.errorRetries.onSuccess(batch.sentAt, this.messageAt, to - from);
+    this.tasks.onFulfilledRun(batch, offsets, values, from, to);
   };
 
   /**
@@ -291,7 +305,7 @@ export class Engine {
     kind: TaskFailure['kind'],
     error: SerializedError,
   ): void => {
-    if (this.probe.collecting) this.probe.ended(batch.id, batch.sentAt, this.messageAt);
+    if (this.probe.collecting) this.probe.ended(batch.id, batch.sentAt, this.messageAt, 1);
     if (this.messageAt > batch.deadline) {
       this.onLate(batch, offset);
       return;

@@ -98,13 +98,14 @@ export class ErrorRetries {
     this.endedAtTick = ended;
   }
 
-  /** A task sent at `sentAt` succeeded at `now`. */
-  onSuccess(sentAt: number, now: number): void {
+  /** `count` tasks sent at `sentAt` succeeded at `now`. */
+  onSuccess(sentAt: number, now: number, count: number): void {
     const latency = now - sentAt;
     const average = this.successLatency;
+    // `count` steps of the moving average at once: each keeps (1 - 1/LATENCY_SAMPLES) of the gap.
     this.successLatency = Number.isNaN(average)
       ? latency
-      : average + (latency - average) / LATENCY_SAMPLES;
+      : latency + (average - latency) * (1 - 1 / LATENCY_SAMPLES) ** count;
   }
 
   /** A task failed with `error`: returns whether it will run again (or be judged) later. */

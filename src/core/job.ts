@@ -40,7 +40,8 @@ export interface JobOwner {
    * has any left may have changed (see Jobs.update).
    */
   changed?(job: Job): void;
-  settled?(job: Job, ok: boolean): void;
+  /** `count` tasks of the job settled, all fulfilled (`ok`) or all failed. */
+  settled?(job: Job, ok: boolean, count: number): void;
   failed?(job: Job, error: Error): void;
   done?(job: Job): void;
 }
@@ -283,8 +284,28 @@ export class Job {
   settle(index: number, input: unknown, ok: boolean, result: unknown, attempts = 1): void {
     this.inFlight--;
     if (!this.pacedByConsumer) this.releaseQuietly(1);
-    this.owner.settled?.(this, ok);
+    this.owner.settled?.(this, ok, 1);
     this.sink.settle(index, input, ok, result, attempts);
+    this.afterSettling();
+  }
+
+  /**
+   * Tell the caller of one fulfilled task of a run: the counting is `fulfilledRun`'s, once for
+   * the run, after the last of them (a results message settles hundreds of tasks at once).
+   */
+  fulfilledOne(index: number, input: unknown, value: unknown, attempts: number): void {
+    this.sink.settle(index, input, true, value, attempts);
+  }
+
+  /** `count` tasks told through `fulfilledOne` settled. */
+  fulfilledRun(count: number): void {
+    this.inFlight -= count;
+    if (!this.pacedByConsumer) this.releaseQuietly(count);
+    this.owner.settled?.(this, true, count);
+    this.afterSettling();
+  }
+
+  private afterSettling(): void {
     if (this.inFlight === 0) this.peekEnd();
     this.checkDone();
     this.owner.changed?.(this);

@@ -120,10 +120,11 @@ export class QueueProbe {
     if (cohort.sent >= COHORT_TASKS) cohort.end = id + 1;
   }
 
-  /** A task of batch `id`, sent at `sentAt`, ended at `now`. */
-  ended(id: number, sentAt: number, now: number): void {
+  /** `count` tasks of batch `id`, sent at `sentAt`, ended at `now`. */
+  ended(id: number, sentAt: number, now: number, count: number): void {
     const cohort = this.cohort;
-    if (cohort && id >= cohort.first && id < cohort.end) cohort.latencies.push(now - sentAt);
+    if (!cohort || id < cohort.first || id >= cohort.end) return;
+    for (let i = 0; i < count; i++) cohort.latencies.push(now - sentAt);
   }
 
   /** About every 100 ms, with the pool's load. */

@@ -44,6 +44,41 @@ export interface Batch extends Segment {
   readonly settled: boolean;
 }
 
+/** A class, not a literal: a literal with a getter is built by a runtime call, ~1 µs a batch. */
+class SentBatch implements Batch {
+  readonly job: Job;
+  readonly firstIndex: number;
+  readonly indices: number[] | undefined;
+  readonly attempts: Attempts[] | undefined;
+  readonly inputs: unknown[];
+  readonly state: Uint8Array;
+  running: number;
+  unsettled: number;
+  readonly deadline: number;
+
+  constructor(
+    readonly id: number,
+    readonly worker: WorkerRecord,
+    segment: Segment,
+    n: number,
+    readonly sentAt: number,
+  ) {
+    this.job = segment.job;
+    this.firstIndex = segment.firstIndex;
+    this.indices = segment.indices;
+    this.attempts = segment.attempts;
+    this.inputs = segment.inputs;
+    this.state = new Uint8Array(n);
+    this.running = n;
+    this.unsettled = n;
+    this.deadline = sentAt + segment.job.timeout;
+  }
+
+  get settled(): boolean {
+    return this.unsettled === 0;
+  }
+}
+
 /** A worker's share of the table. */
 export interface WorkerTasks {
   /** Batches with tasks still running on this worker. */
@@ -78,26 +113,9 @@ export class TaskTable {
 
   /** Record a batch just sent to `worker`. */
   track(id: number, worker: WorkerRecord, segment: Segment): Batch {
-    const { job, inputs } = segment;
-    const n = inputs.length;
-    const sentAt = performance.now();
-    const batch: Batch = {
-      id,
-      job,
-      worker,
-      firstIndex: segment.firstIndex,
-      indices: segment.indices,
-      inputs,
-      attempts: segment.attempts,
-      state: new Uint8Array(n),
-      running: n,
-      unsettled: n,
-      sentAt,
-      deadline: sentAt + job.timeout,
-      get settled() {
-        return this.unsettled === 0;
-      },
-    };
+    const { job } = segment;
+    const n = segment.inputs.length;
+    const batch = new SentBatch(id, worker, segment, n, performance.now());
     worker.tasks.batches.set(id, batch);
     let batches = this.byJob.get(job);
     if (!batches) {
@@ -122,12 +140,55 @@ export class TaskTable {
       }
     }
     batch.inputs[offset] = undefined;
+    this.ended(batch, 1, state === GIVEN_UP ? 1 : 0);
+  }
+
+  /**
+   * The worker reported tasks of a batch fulfilled: `offsets[i]` with `values[i]`, for i in
+   * [from, to). Each settles unless a timeout or abort already did; the counting is done once.
+   */
+  onFulfilledRun(
+    batch: Batch,
+    offsets: Int32Array,
+    values: readonly unknown[],
+    from: number,
+    to: number,
+  ): void {
+    const { state, inputs, job, attempts, indices, firstIndex } = batch;
+    let ended = 0;
+    let settled = 0;
+    let givenUp = 0;
+    for (let i = from; i < to; i++) {
+      const offset = offsets[i]!;
+      // Read per task: a caller told of one may drop the job, giving up on the rest.
+      const was = state[offset];
+      if (was === ENDED || was === undefined) continue;
+      state[offset] = ENDED;
+      ended++;
+      if (was === RUNNING) {
+        settled++;
+        const index = indices ? indices[offset]! : firstIndex + offset;
+        job.fulfilledOne(index, inputs[offset], values[i], runsOf(attempts, offset));
+      } else givenUp++;
+      inputs[offset] = undefined;
+    }
+    if (ended === 0) return;
+    batch.unsettled -= settled;
+    if (settled > 0) job.fulfilledRun(settled);
+    this.ended(batch, ended, givenUp);
+  }
+
+  /** `count` tasks of a batch ended on its worker, `givenUp` of them given up on before. */
+  private ended(batch: Batch, count: number, givenUp: number): void {
     const worker = batch.worker;
     const tasks = worker.tasks;
-    if (state === GIVEN_UP) tasks.givenUp--;
-    else if (tasks.givenUp > 0) this.events.givenUpGrew(worker);
-    if (--tasks.running === 0) this.events.drained(worker);
-    if (--batch.running === 0) {
+    tasks.givenUp -= givenUp;
+    // Running tasks ended: the given-up ones are a bigger share of what is left.
+    if (count > givenUp && tasks.givenUp > 0) this.events.givenUpGrew(worker);
+    tasks.running -= count;
+    if (tasks.running === 0) this.events.drained(worker);
+    batch.running -= count;
+    if (batch.running === 0) {
       tasks.batches.delete(batch.id);
       this.byJob.get(batch.job)?.delete(batch);
     }

@@ -7,7 +7,7 @@
 
 import { startProcessWorker } from '../backends/process.js';
 import { startThreadWorker } from '../backends/thread.js';
-import type { WorkerExit, WorkerHandle } from '../backends/worker-handle.js';
+import type { StartWorker, WorkerExit, WorkerHandle } from '../backends/worker-handle.js';
 import type { ResolvedOptions } from '../options.js';
 import type { WorkerInit, WorkerToMain } from '../protocol/messages.js';
 import { createSyncTaskCell } from '../protocol/sync-task.js';
@@ -47,6 +47,9 @@ export class Workers {
     private readonly moduleUrl: string,
     private readonly options: ResolvedOptions,
     private readonly events: WorkersEvents,
+    private readonly start: StartWorker = options.backend === 'thread'
+      ? startThreadWorker
+      : startProcessWorker,
   ) {}
 
   spawn(): void {
@@ -72,9 +75,7 @@ export class Workers {
       tasks: emptyTasks(),
       silence: newSilence(),
       load: initialLoad(),
-      handle: thread
-        ? startThreadWorker(init, events, limits)
-        : startProcessWorker(init, events, limits, syncTask),
+      handle: this.start(init, events, limits, syncTask),
     };
     worker.handle.setKeepAlive(this.events.hasJobs() || this.readyWaiters.length > 0);
     this.list.push(worker);

@@ -104,14 +104,21 @@ function postOneByOne(message: ResultsMessage, post: (message: ResultsMessage) =
 }
 
 /**
- * Reads a results message: every fulfilled task, then every failed one, in the order the worker
- * wrote them. A batch is looked up once per run, and tasks of a batch `batches` does not know
- * (settled and dropped already) are skipped. The callbacks may change `batches`.
+ * Reads a results message: every run of fulfilled tasks (tasks of one batch: `offsets[i]` with
+ * `values[i]` for i in [from, to)), then every failed task, in the order the worker wrote them. A
+ * batch is looked up once per run, and runs of a batch `batches` does not know (settled and
+ * dropped already) are skipped. The callbacks may change `batches`.
  */
 export function readResults<Batch>(
   message: ResultsMessage,
   batches: { get(id: number): Batch | undefined },
-  onFulfilled: (batch: Batch, offset: number, value: unknown) => void,
+  onFulfilled: (
+    batch: Batch,
+    offsets: Int32Array,
+    values: readonly unknown[],
+    from: number,
+    to: number,
+  ) => void,
   onFailed: (
     batch: Batch,
     offset: number,
@@ -120,12 +127,12 @@ export function readResults<Batch>(
   ) => void,
 ): void {
   const { okBatches, okOffsets, values, failures } = message;
-  let i = 0;
+  let from = 0;
   for (let run = 0; run < okBatches.length; run += 2) {
     const batch = batches.get(okBatches[run]!);
-    const end = i + okBatches[run + 1]!;
-    if (batch !== undefined) for (; i < end; i++) onFulfilled(batch, okOffsets[i]!, values[i]);
-    i = end;
+    const to = from + okBatches[run + 1]!;
+    if (batch !== undefined) onFulfilled(batch, okOffsets, values, from, to);
+    from = to;
   }
   for (const failure of failures) {
     const batch = batches.get(failure.batch);
