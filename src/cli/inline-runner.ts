@@ -15,7 +15,7 @@ import { Histogram } from '../histogram.js';
 import { ResultStream } from '../result-stream.js';
 import { initFailureMessage, loadTaskModule } from '../task-module.js';
 import type { PoolStats, StreamResult, TaskModule } from '../types.js';
-import { Context } from '../worker/task-context.js';
+import { Aborts, Context } from '../worker/task-context.js';
 
 const NO_SAMPLES = { count: 0, p50: 0, p99: 0 } as const;
 
@@ -45,8 +45,10 @@ export class InlineRunner {
   private readonly retries = new DelayQueue<Waiting>((waiting) => this.onRetryDue(waiting), true);
   private readonly runTimes = new Histogram();
   private load = { at: performance.now(), elu: performance.eventLoopUtilization(), utilization: 0 };
-  /** Tasks running: a stop or destroy fires their signals. */
-  private readonly contexts = new Set<Context>();
+  /** Tasks running, by number: a stop or destroy fires their signals. */
+  private readonly tasks = new Set<number>();
+  private readonly aborts = new Aborts();
+  private nextTask = 0;
 
   private constructor(private readonly options: InlineOptions) {}
 
@@ -165,15 +167,16 @@ export class InlineRunner {
    */
   private runOne(job: Job, index: number, input: unknown, errors = 0): void {
     const started = performance.now();
-    const ctx = new Context(0, started);
-    this.contexts.add(ctx);
+    const task = this.nextTask++;
+    const ctx = new Context(0, this.aborts, task);
+    this.tasks.add(task);
     this.running++;
     let open = true;
     const settle = (ok: boolean, result: unknown): void => {
       if (!open) return;
       open = false;
       clearTimeout(timer);
-      this.contexts.delete(ctx);
+      this.tasks.delete(task);
       this.running--;
       this.runTimes.add(performance.now() - started);
       if (!ok && !job.finished && this.retry(job, index, input, errors, result)) return;
@@ -188,15 +191,23 @@ export class InlineRunner {
         ? undefined
         : setTimeout(() => {
             const error = new TimeoutError(timeout);
-            ctx.abort(error);
+            this.aborts.abort(task, error);
             settle(false, error);
           }, timeout);
+    // Its abort state lives until the task itself ends (a timed-out task may still look at it).
     try {
       Promise.resolve(this.task!(input, ctx)).then(
-        (value) => settle(true, value),
-        (error: unknown) => settle(false, new TaskError(error)),
+        (value) => {
+          this.aborts.forget(task);
+          settle(true, value);
+        },
+        (error: unknown) => {
+          this.aborts.forget(task);
+          settle(false, new TaskError(error));
+        },
       );
     } catch (error) {
+      this.aborts.forget(task);
       settle(false, new TaskError(error));
     }
   }
@@ -223,6 +234,6 @@ export class InlineRunner {
 
   private abortAll(reason: unknown): void {
     const error = reason instanceof Error ? reason : new AbortError('The run was aborted');
-    for (const ctx of this.contexts) ctx.abort(error);
+    for (const task of this.tasks) this.aborts.abort(task, error);
   }
 }

@@ -20,30 +20,32 @@ import { loadTaskModule } from '../task-module.js';
 import type { TaskModule } from '../types.js';
 import type { Channel } from './channel.js';
 import { LoadReport } from './load-report.js';
-import { Context } from './task-context.js';
+import { Aborts, Context } from './task-context.js';
 import { TaskTracker } from './task-tracker.js';
 
 /** One task in this many has its run time measured (the first of each batch always is). */
 const RUN_TIME_SAMPLING = 8;
 
-/** The tasks of one `run` message still running, by offset. */
+/**
+ * The tasks of one `run` message: they start in offset order, over one or more slices. Nothing
+ * is kept per task but what its abort or run-time sample needs.
+ */
 interface RunningBatch {
-  readonly contexts: Array<Context | undefined>;
-  /** Aborts that arrived before their task started (a huge batch starts over several turns). */
-  abortedBeforeStart: Map<number, Error> | undefined;
-  running: number;
-  /** Its tasks are suspects: tracked across awaits (see task-tracker.ts). */
-  readonly tracked: boolean;
-}
-
-/** A batch in the start queue: its tasks from `next` on have not started. */
-interface QueuedBatch {
   readonly id: number;
-  readonly batch: RunningBatch;
   readonly inputs: unknown[];
-  next: number;
+  /** Tasks [0, started) have started. */
+  started: number;
+  /** Tasks started and not ended, or not started yet. */
+  running: number;
   /** When the pool sent it (epoch ms), for the wait-time histogram. */
   readonly sentAt: number;
+  /** Its tasks are suspects: tracked across awaits (see task-tracker.ts). */
+  readonly tracked: boolean;
+  readonly aborts: Aborts;
+  /** When its sampled tasks (offsets 0, RUN_TIME_SAMPLING, ...) started (performance.now()). */
+  readonly startTimes: Float64Array;
+  /** Offsets of its tasks that run inside the tracker, while any do. */
+  trackedOffsets: Set<number> | undefined;
 }
 
 /** Runs the tasks of every batch it is sent, concurrently, and sends their results back. */
@@ -54,7 +56,7 @@ export class WorkerRuntime {
   private flushTimer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
   /** Batches whose tasks are not all started yet, oldest first. */
-  private readonly startQueue: QueuedBatch[] = [];
+  private readonly startQueue: RunningBatch[] = [];
   /** Whether a start slice waits for the next turn (setImmediate). */
   private sliceScheduled = false;
   private closing = false;
@@ -98,13 +100,8 @@ export class WorkerRuntime {
             message.reason === 'timeout' ? 'Task timed out' : 'Task aborted',
           );
           reason.name = message.reason === 'timeout' ? 'TimeoutError' : 'AbortError';
-          const ctx = batch.contexts[offset];
-          if (ctx) {
-            ctx.abort(reason);
-          } else {
-            batch.abortedBeforeStart ??= new Map();
-            batch.abortedBeforeStart.set(offset, reason);
-          }
+          // A task not started yet fails when its turn comes, without running.
+          batch.aborts.abort(offset, reason);
         }
         break;
       }
@@ -118,10 +115,15 @@ export class WorkerRuntime {
   private runBatch(id: number, inputs: unknown[], sentAt: number, tracked: boolean): void {
     const n = inputs.length;
     const batch: RunningBatch = {
-      contexts: new Array(n),
-      abortedBeforeStart: undefined,
+      id,
+      inputs,
+      started: 0,
       running: n,
+      sentAt,
       tracked,
+      aborts: new Aborts(),
+      startTimes: new Float64Array(Math.ceil(n / RUN_TIME_SAMPLING)),
+      trackedOffsets: undefined,
     };
     if (tracked && this.init.syncTask) {
       this.tracker ??= new TaskTracker(this.init.syncTask, this.reportSuspect);
@@ -129,7 +131,7 @@ export class WorkerRuntime {
     this.batches.set(id, batch);
     this.running += n;
     this.load.tasksArrived();
-    this.startQueue.push({ id, batch, inputs, next: 0, sentAt });
+    this.startQueue.push(batch);
     if (!this.sliceScheduled) this.startSlice();
   }
 
@@ -148,10 +150,12 @@ export class WorkerRuntime {
     const sliceStart = performance.now();
     let outOfTime = false;
     while (budget > 0 && this.startQueue.length > 0 && !outOfTime) {
-      const queued = this.startQueue[0]!;
-      let end = Math.min(queued.inputs.length, queued.next + budget);
-      for (let offset = queued.next; offset < end; offset++) {
-        this.runTask(queued.id, queued.batch, offset, queued.inputs[offset]);
+      const batch = this.startQueue[0]!;
+      const first = batch.started;
+      let end = Math.min(batch.inputs.length, first + budget);
+      for (let offset = first; offset < end; offset++) {
+        batch.started = offset + 1;
+        this.runTask(batch, offset);
         // Tasks whose synchronous part is long (CPU work before the first await) must not hold
         // the loop for a whole slice: results, heartbeats and aborts wait on it. Checked every
         // few tasks, so tiny ones do not pay for the clock.
@@ -161,10 +165,9 @@ export class WorkerRuntime {
         }
       }
       // One sample per slice: its tasks all started about now.
-      this.load.waitTimes.add(now - queued.sentAt, end - queued.next);
-      budget -= end - queued.next;
-      queued.next = end;
-      if (end === queued.inputs.length) this.startQueue.shift();
+      this.load.waitTimes.add(now - batch.sentAt, end - first);
+      budget -= end - first;
+      if (end === batch.inputs.length) this.startQueue.shift();
     }
     if (this.startQueue.length > 0) {
       this.sliceScheduled = true;
@@ -172,22 +175,26 @@ export class WorkerRuntime {
     }
   };
 
-  private runTask(id: number, batch: RunningBatch, offset: number, input: unknown): void {
-    const aborted = batch.abortedBeforeStart?.get(offset);
+  private runTask(batch: RunningBatch, offset: number): void {
+    const input = batch.inputs[offset];
+    // Not kept: the pool holds the input, and this one may be big.
+    batch.inputs[offset] = undefined;
+    const aborted = batch.aborts.reason(offset);
     if (aborted) {
       // Settled for the caller already: do not start it at all.
-      this.fail(id, batch, offset, aborted);
+      this.fail(batch, offset, aborted);
       return;
     }
     // Run times are sampled, one task in RUN_TIME_SAMPLING: two clock reads per task are a cost
     // tiny tasks feel.
-    const sampled = offset % RUN_TIME_SAMPLING === 0;
-    const ctx = new Context(this.init.workerId, sampled ? performance.now() : -1);
-    batch.contexts[offset] = ctx;
+    if (offset % RUN_TIME_SAMPLING === 0) {
+      batch.startTimes[offset / RUN_TIME_SAMPLING] = performance.now();
+    }
+    const ctx = new Context(this.init.workerId, batch.aborts, offset);
     let result: unknown;
     const syncTask = this.init.syncTask;
     if (syncTask) {
-      syncTask[SYNC_TASK_BATCH] = id;
+      syncTask[SYNC_TASK_BATCH] = batch.id;
       syncTask[SYNC_TASK_OFFSET] = offset;
     }
     // While suspects run here, every task started beside them is tracked too: a culprit among
@@ -195,13 +202,14 @@ export class WorkerRuntime {
     const tracker = this.tracker;
     try {
       if (tracker && (batch.tracked || tracker.busy)) {
-        ctx.tracked = true;
-        result = tracker.run(id, offset, batch.tracked, () => this.taskFn(input, ctx));
+        batch.trackedOffsets ??= new Set();
+        batch.trackedOffsets.add(offset);
+        result = tracker.run(batch.id, offset, batch.tracked, () => this.taskFn(input, ctx));
       } else {
         result = this.taskFn(input, ctx);
       }
     } catch (error) {
-      this.fail(id, batch, offset, error);
+      this.fail(batch, offset, error);
       return;
     } finally {
       if (syncTask) syncTask[SYNC_TASK_BATCH] = NO_TASK;
@@ -212,43 +220,57 @@ export class WorkerRuntime {
     try {
       then = result !== null ? (result as PromiseLike<unknown>)?.then : undefined;
     } catch (error) {
-      this.fail(id, batch, offset, error);
+      this.fail(batch, offset, error);
       return;
     }
     if (typeof then === 'function') {
-      try {
-        then.call(
-          result,
-          (value: unknown) => this.succeed(id, batch, offset, value),
-          (error: unknown) => this.fail(id, batch, offset, error),
-        );
-      } catch (error) {
-        this.fail(id, batch, offset, error);
-      }
+      if (result instanceof Promise) void this.settleLater(result, batch, offset);
+      else
+        try {
+          then.call(
+            result,
+            (value: unknown) => this.succeed(batch, offset, value),
+            (error: unknown) => this.fail(batch, offset, error),
+          );
+        } catch (error) {
+          this.fail(batch, offset, error);
+        }
     } else {
-      this.succeed(id, batch, offset, result);
+      this.succeed(batch, offset, result);
     }
   }
 
-  private taskEnded(id: number, batch: RunningBatch, offset: number): void {
-    const ctx = batch.contexts[offset];
-    if (ctx !== undefined && ctx.started >= 0)
-      this.load.runTimes.add(performance.now() - ctx.started);
-    batch.contexts[offset] = undefined;
-    if (ctx?.tracked) this.tracker?.ended(batch.tracked);
-    this.running--;
-    if (--batch.running === 0) this.batches.delete(id);
+  private async settleLater(result: Promise<unknown>, batch: RunningBatch, offset: number) {
+    let value: unknown;
+    try {
+      value = await result;
+    } catch (error) {
+      this.fail(batch, offset, error);
+      return;
+    }
+    this.succeed(batch, offset, value);
   }
 
-  private succeed(id: number, batch: RunningBatch, offset: number, value: unknown): void {
-    this.taskEnded(id, batch, offset);
-    this.unsentResults.fulfilled(id, offset, value);
+  private taskEnded(batch: RunningBatch, offset: number): void {
+    // Sampled, and started (not failed for an abort before its turn).
+    const started =
+      offset % RUN_TIME_SAMPLING === 0 ? batch.startTimes[offset / RUN_TIME_SAMPLING]! : 0;
+    if (started > 0) this.load.runTimes.add(performance.now() - started);
+    batch.aborts.forget(offset);
+    if (batch.trackedOffsets?.delete(offset)) this.tracker?.ended(batch.tracked);
+    this.running--;
+    if (--batch.running === 0) this.batches.delete(batch.id);
+  }
+
+  private succeed(batch: RunningBatch, offset: number, value: unknown): void {
+    this.taskEnded(batch, offset);
+    this.unsentResults.fulfilled(batch.id, offset, value);
     this.scheduleFlush();
   }
 
-  private fail(id: number, batch: RunningBatch, offset: number, error: unknown): void {
-    this.taskEnded(id, batch, offset);
-    this.unsentResults.threw(id, offset, error);
+  private fail(batch: RunningBatch, offset: number, error: unknown): void {
+    this.taskEnded(batch, offset);
+    this.unsentResults.threw(batch.id, offset, error);
     this.scheduleFlush();
   }
 
