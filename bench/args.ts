@@ -1,6 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { CONTESTANT_NAMES, type ContestantName, isContestantName } from './contestants/index.ts';
+import {
+  CONTESTANT_NAMES,
+  type ContestantName,
+  DEFAULT_CONTESTANTS,
+  isContestantName,
+} from './contestants/index.ts';
 import { VARIANTS, type VariantName } from './workload.js';
 
 export interface BenchArgs {
@@ -13,8 +18,13 @@ export interface BenchArgs {
 
 const VARIANT_NAMES = Object.keys(VARIANTS) as VariantName[];
 
-function list<T extends string>(raw: string | undefined, all: T[], ok: (s: string) => boolean) {
-  if (raw === undefined) return all;
+function list<T extends string>(
+  raw: string | undefined,
+  all: T[],
+  ok: (s: string) => boolean,
+  fallback: T[] = all,
+) {
+  if (raw === undefined) return fallback;
   const picked = raw.split(',').map((s) => s.trim());
   const bad = picked.filter((s) => !ok(s));
   if (bad.length > 0) throw new Error(`unknown: ${bad.join(', ')} (choose from ${all.join(', ')})`);
@@ -40,7 +50,12 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       quick: { type: 'boolean', default: false },
     },
   });
-  const contestants = list(values.contestants, CONTESTANT_NAMES, isContestantName);
+  const contestants = list(
+    values.contestants,
+    CONTESTANT_NAMES,
+    isContestantName,
+    DEFAULT_CONTESTANTS,
+  );
   return {
     runs: positiveInt(values.runs, 3, '--runs'),
     variants: list(values.variants, VARIANT_NAMES, (s) => Object.hasOwn(VARIANTS, s)),

@@ -1,15 +1,20 @@
 import { median } from './stats.ts';
-import { spin, TINY_N } from './workload.js';
+import { type FineVariant, makeInputs, spin, sumAtOnce, taskParams } from './workload.js';
 
 export interface Calibration {
   /** CPU cost of one summed integer in spin(), on this machine, now. */
   readonly nsPerInt: number;
-  /** Cost of one tiny task's CPU part (spin(TINY_N)). */
-  readonly tinyTaskUs: number;
+  /**
+   * Mean CPU of one fine-grained task called on its own (the async function, its promise
+   * included; no pool, no scheduling), per variant, in µs.
+   */
+  readonly taskUs: Readonly<Record<FineVariant, number>>;
 }
 
 const LONG_N = 20_000_000;
-const TINY_BATCH = 20_000;
+/** Tasks per fine-grained sample: the variant's first inputs, so n varies as in the run. */
+const FINE_BATCH = 20_000;
+const FINE_VARIANTS: readonly FineVariant[] = ['tiny', 'tiny10'];
 
 // CPU time rather than wall time: the machine is shared, and time spent descheduled while
 // someone else runs is not a cost of spin().
@@ -28,21 +33,31 @@ export function calibrate(): Calibration {
     sink ^= spin(LONG_N, k);
     perInt.push(((cpuMs() - t0) * 1e6) / LONG_N);
   }
-  const perTiny: number[] = [];
-  for (let k = 0; k < 7; k++) {
-    const t0 = cpuMs();
-    for (let j = 0; j < TINY_BATCH; j++) sink ^= spin(TINY_N, j);
-    perTiny.push(((cpuMs() - t0) * 1e3) / TINY_BATCH);
-  }
+  const taskUs = {} as Record<FineVariant, number>;
+  for (const variant of FINE_VARIANTS) taskUs[variant] = fineTaskUs(variant);
   // Keeps the loops observable so they cannot be optimized away.
   if (sink === 0.5) console.log(sink);
-  return { nsPerInt: median(perInt), tinyTaskUs: median(perTiny) };
+  return { nsPerInt: median(perInt), taskUs };
+}
+
+/** The task's own async function over the variant's first inputs, median of 7 batches. */
+function fineTaskUs(variant: FineVariant): number {
+  // The n are computed before the timer, so only the task itself is timed.
+  const ns = makeInputs(variant, FINE_BATCH).map((input) => taskParams(input).n);
+  const perTask: number[] = [];
+  for (let k = 0; k < 7; k++) {
+    const t0 = cpuMs();
+    for (let j = 0; j < FINE_BATCH; j++) void sumAtOnce(ns[j]!, j);
+    perTask.push(((cpuMs() - t0) * 1e3) / FINE_BATCH);
+  }
+  return median(perTask);
 }
 
 /** Element-wise median of several calibrations, e.g. one taken before each run. */
 export function combine(calibrations: readonly Calibration[]): Calibration {
-  return {
-    nsPerInt: median(calibrations.map((c) => c.nsPerInt)),
-    tinyTaskUs: median(calibrations.map((c) => c.tinyTaskUs)),
-  };
+  const taskUs = {} as Record<FineVariant, number>;
+  for (const variant of FINE_VARIANTS) {
+    taskUs[variant] = median(calibrations.map((c) => c.taskUs[variant]));
+  }
+  return { nsPerInt: median(calibrations.map((c) => c.nsPerInt)), taskUs };
 }

@@ -1,7 +1,8 @@
 import type { ContestantName } from './contestants/index.ts';
+import { fineTables } from './report-fine.ts';
 import type { ChildOutcome } from './spawn-child.ts';
 import { median } from './stats.ts';
-import type { VariantName } from './workload.js';
+import { isFine, type VariantName } from './workload.js';
 
 export interface VariantPlan {
   readonly variant: VariantName;
@@ -9,6 +10,8 @@ export interface VariantPlan {
   /** Ideal makespans in ms on 1 core and on P cores. */
   readonly ideal1: number;
   readonly idealP: number;
+  /** Integers the variant's tasks sum in all, for CPU per integer. */
+  readonly ints: number;
 }
 
 /** outcomes.get(variant).get(contestant)[run] */
@@ -22,7 +25,7 @@ export interface Cell {
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-/** One table cell: median normalized ratio (or speedup for tiny), median seconds, and ✓/✗. */
+/** One table cell: median normalized ratio (speed-up for tiny, tiny10), median seconds, ✓/✗. */
 export function cell(plan: VariantPlan, runs: ChildOutcome[], baseline: ChildOutcome[]): Cell {
   const problems: string[] = [];
   const reference = baseline.find((o) => o.ok)?.checksum;
@@ -48,10 +51,9 @@ export function cell(plan: VariantPlan, runs: ChildOutcome[], baseline: ChildOut
   const mark = problems.length === 0 && reference !== undefined ? '✓' : '✗';
   if (times.length === 0) return { text: `✗ failed`, problems };
   const t = median(times);
-  const text =
-    plan.variant === 'tiny'
-      ? `${s(t)}, ${median(speedups).toFixed(2)}x ${mark}`
-      : `${median(ratios).toFixed(2)} (${s(t)}) ${mark}`;
+  const text = isFine(plan.variant)
+    ? `${s(t)}, ${median(speedups).toFixed(2)}x ${mark}`
+    : `${median(ratios).toFixed(2)} (${s(t)}) ${mark}`;
   return { text, problems };
 }
 
@@ -59,6 +61,8 @@ export interface ReportHeader {
   readonly machine: string[];
   readonly plans: VariantPlan[];
   readonly contestants: ContestantName[];
+  /** The calibration's ns per summed integer, for the per-task table's check of spin()'s speed. */
+  readonly nsPerInt: number;
 }
 
 /** The Markdown table: rows contestants, columns variants, plus the ideal times. */
@@ -68,7 +72,8 @@ export function renderReport(header: ReportHeader, outcomes: Outcomes): string {
   lines.push(
     'Cells: **ratio** = (time / ideal(P)) / (one-loop time / ideal(1)), median over runs, lower is',
     'better: 1.00 means the contestant gets as close to the P-core ideal as one event loop gets to the',
-    '1-core ideal. Median wall time in parentheses. `tiny`: median time and speedup vs one-loop.',
+    '1-core ideal. Median wall time in parentheses. `tiny`, `tiny10` (no I/O): median time and',
+    'speed-up vs one-loop.',
     "✓ = ordered results equal one-loop's in every run.",
     '',
   );
@@ -80,7 +85,7 @@ export function renderReport(header: ReportHeader, outcomes: Outcomes): string {
       const byContestant = outcomes.get(plan.variant)!;
       const result = cell(plan, byContestant.get(c) ?? [], byContestant.get('one-loop') ?? []);
       for (const p of result.problems) notes.push(`- ${c} / ${plan.variant}: ${p}`);
-      if (c === 'one-loop' && plan.variant !== 'tiny') {
+      if (c === 'one-loop' && !isFine(plan.variant)) {
         // Its own ratio is ideal(1)/ideal(P) by construction; show how close it got to ideal(1).
         const ms = median((byContestant.get(c) ?? []).filter((o) => o.ok).map((o) => o.ms));
         return `ref: ${(ms / plan.ideal1).toFixed(2)}× ideal(1) (${s(ms)})`;
@@ -92,6 +97,8 @@ export function renderReport(header: ReportHeader, outcomes: Outcomes): string {
   lines.push(`| *ideal(P)* | ${plans.map((p) => s(p.idealP)).join(' | ')} |`);
   lines.push(`| *ideal(1)* | ${plans.map((p) => s(p.ideal1)).join(' | ')} |`);
   if (contestants.includes('greedy')) lines.push('', ...greedyTable(header, outcomes));
+  const fine = fineTables(plans, contestants, outcomes, header.nsPerInt);
+  if (fine.length > 0) lines.push('', ...fine);
   if (notes.length > 0) lines.push('', '**Problems:**', '', ...notes);
   return `${lines.join('\n')}\n`;
 }

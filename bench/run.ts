@@ -11,7 +11,7 @@ import { idealMs } from './ideal.ts';
 import { type Outcomes, renderReport, type VariantPlan } from './report.ts';
 import { measureScaling } from './scaling.ts';
 import { runChild } from './spawn-child.ts';
-import { TINY_N, VARIANTS } from './workload.js';
+import { FINE, makeInputs, taskParams, VARIANTS } from './workload.js';
 
 const RESULTS_DIR = new URL('./results/', import.meta.url);
 const CHILD_TIMEOUT_MS = 180_000;
@@ -56,7 +56,9 @@ async function main(): Promise<void> {
         list[run] = outcome;
         byContestant.set(contestant, list);
         done++;
-        const what = outcome.ok ? `${(outcome.ms / 1000).toFixed(2)} s` : `FAILED ${outcome.error}`;
+        const what = outcome.ok
+          ? `${(outcome.ms / 1000).toFixed(2)} s, CPU ${(outcome.cpuMs / 1000).toFixed(2)} s`
+          : `FAILED ${outcome.error}`;
         log(`[${done}/${total}] run ${run + 1} ${variant} ${contestant}: ${what}`);
       }
     }
@@ -68,6 +70,7 @@ async function main(): Promise<void> {
     count,
     ideal1: idealMs(variant, count, cal.nsPerInt, 1),
     idealP: idealMs(variant, count, cal.nsPerInt, args.workers),
+    ints: makeInputs(variant, count).reduce((sum, input) => sum + taskParams(input).n, 0),
   }));
   const machine = [
     '# polyloop benchmark',
@@ -78,13 +81,18 @@ async function main(): Promise<void> {
       `${args.quick ? '; **quick** (1/10 of the tasks)' : ''}`,
     `- polyloop options: \`${describe(polyloopOptions)}\` (+ workers)`,
     `- Calibration (CPU time, median of one per run): ${cal.nsPerInt.toFixed(3)} ns per summed ` +
-      `integer; a tiny task (${TINY_N} integers) costs ${cal.tinyTaskUs.toFixed(2)} µs of CPU`,
+      `integer; a tiny task called alone (${range('tiny')} integers) costs ` +
+      `${cal.taskUs.tiny.toFixed(2)} µs of CPU on average, a tiny10 task (${range('tiny10')}) ` +
+      `${cal.taskUs.tiny10.toFixed(2)} µs`,
     `- CPU scaling: ${args.workers} threads spinning side by side each run at ${scaling.toFixed(2)}x ` +
       'the speed of one alone (ideal(P) assumes 1.00)',
     `- Date: ${new Date().toISOString()}; total bench time ${((Date.now() - started) / 60_000).toFixed(1)} min`,
     `- Load average (1 min) before / after: ${loadBefore.toFixed(2)} / ${loadavg()[0]!.toFixed(2)}`,
   ];
-  const report = renderReport({ machine, plans, contestants: args.contestants }, outcomes);
+  const report = renderReport(
+    { machine, plans, contestants: args.contestants, nsPerInt: cal.nsPerInt },
+    outcomes,
+  );
   process.stdout.write(report);
   await mkdir(RESULTS_DIR, { recursive: true });
   // Write then rename, so an interrupted run never leaves a half-written latest.md.
@@ -97,6 +105,11 @@ async function main(): Promise<void> {
 // JSON.stringify would print Infinity (an unbounded window) as null.
 function describe(options: object): string {
   return JSON.stringify(options, (_key, value) => (value === Infinity ? 'Infinity' : value));
+}
+
+function range(variant: keyof typeof FINE): string {
+  const { min, max } = FINE[variant];
+  return `${min.toLocaleString('en-US')}–${max.toLocaleString('en-US')}`;
 }
 
 function rotate(list: readonly ContestantName[], by: number): ContestantName[] {

@@ -2,8 +2,15 @@
 // pool workers load it without a TypeScript loader; workload.d.ts types it for the bench.
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Summing this many integers takes ~1 µs on the reference machine (run.ts prints the real cost). */
-export const TINY_N = 2300;
+/**
+ * The fine-grained variants (issue 19): no I/O, each task sums a hash-chosen number of integers
+ * in [min, max], ~0.45 µs (tiny) and ~4.2 µs (tiny10) of CPU at 0.41 ns per integer, where a
+ * pool's own per-task cost decides the speed. run.ts prints what they cost on the machine at hand.
+ */
+export const FINE = {
+  tiny: { min: 500, max: 1500 },
+  tiny10: { min: 5000, max: 15000 },
+};
 
 /** Warm-up tasks: no sleep, enough work for the JIT to optimize spin() before timing starts. */
 export const WARMUP_N = 200_000;
@@ -15,6 +22,7 @@ export const VARIANTS = {
   'skewed-tail': 10_000,
   'skewed-scattered': 10_000,
   tiny: 200_000,
+  tiny10: 200_000,
 };
 
 const HEAVY_FACTOR = 8;
@@ -46,14 +54,28 @@ export function isHeavy(v, i, count) {
   }
 }
 
-/** Sleep and CPU size of one task: sleepMs in [200, 1000], n in [100000, 500000] (x8 if heavy). */
+/** Whether a variant is one of the fine-grained ones (no I/O, a few µs of CPU per task). */
+export function isFine(v) {
+  return v === 'tiny' || v === 'tiny10';
+}
+
+/**
+ * Sleep and CPU size of one task: sleepMs in [200, 1000], n in [100000, 500000] (x8 if heavy);
+ * the fine-grained variants have no sleep and n in FINE's range.
+ */
 export function taskParams(input) {
   const { i, v, count } = input;
-  if (v === 'tiny') return { sleepMs: 0, n: TINY_N };
+  if (v === 'tiny') return { sleepMs: 0, n: pick(FINE.tiny, i) };
+  if (v === 'tiny10') return { sleepMs: 0, n: pick(FINE.tiny10, i) };
   if (v === 'warmup') return { sleepMs: 0, n: WARMUP_N };
   const sleepMs = 200 + (hash30(i) % 801);
   const n = 100_000 + (hash30(i + 0x6a09e667) % 400_001);
   return { sleepMs, n: isHeavy(v, i, count) ? n * HEAVY_FACTOR : n };
+}
+
+/** An integer in [range.min, range.max], fixed by i. */
+function pick(range, i) {
+  return range.min + (hash30(i) % (range.max - range.min + 1));
 }
 
 /** The CPU part: a loop the JIT cannot remove, since its result is returned and depends on seed. */
@@ -77,19 +99,25 @@ export function spin(n, seed) {
  */
 export function crawl(input) {
   const { sleepMs, n } = taskParams(input);
-  if (sleepMs === 0) return parseAtOnce(n, input.i);
+  if (sleepMs === 0) return sumAtOnce(n, input.i);
   return sleep(sleepMs).then(() => spin(n, input.i));
 }
 
 /**
- * The no-I/O path (tiny, warm-up) stays the seed's async function: with no await there was no
- * slow copy to avoid (same process, alternated: 380-400 ms per 200,000 every time), and an async
- * task is what polyloop's users write. A plain `Promise.resolve` would save ~0.5 µs per task
- * everywhere (README: tiny measured both ways).
+ * The no-I/O path (tiny, tiny10, warm-up): an async function that sums, as issue 19's task is and
+ * as polyloop's users write. It calls spin() through a Proxy because V8 never inlines a call
+ * through one, so the loop always runs as spin()'s own compiled code, whoever calls the task.
+ * Called directly, V8 11.3 inlined spin() into this function's implicit try block, and with
+ * hash-varied n that copy cost 0.55 ns per integer where spin() alone costs 0.41, in every
+ * process, through the one loop and through a try-wrapped caller like a pool worker's. The loop
+ * written in this body instead was fast there, but ran at up to 2x once V8 inlined this function
+ * into calibrate()'s loop. Through the Proxy: 0.41-0.43 everywhere, for ~30 ns more per task.
  */
-async function parseAtOnce(n, seed) {
-  return spin(n, seed);
+export async function sumAtOnce(n, seed) {
+  return spinApart(n, seed);
 }
+
+const spinApart = new Proxy(spin, {});
 
 /** The inputs of a variant, in submission order. */
 export function makeInputs(v, count) {

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { Pool } from '../../dist/index.js';
 import { median } from '../stats.ts';
-import { mainThreadCpu } from './thread-cpu.ts';
+import { mainThreadCpu } from '../thread-cpu.ts';
 
 interface Timing {
   wall: number;

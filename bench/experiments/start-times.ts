@@ -10,8 +10,8 @@ import { Pool } from '../../dist/index.js';
 import { warmupInputs } from '../contestants/contestant.ts';
 import { polyloopOptions } from '../contestants/polyloop-options.ts';
 import { median } from '../stats.ts';
+import { mainThreadCpu } from '../thread-cpu.ts';
 import { makeInputs, type TaskInput, VARIANTS } from '../workload.js';
-import { mainThreadCpu } from './thread-cpu.ts';
 import { create as createTimedStatic } from './timed-static.ts';
 
 const DESIGNS = ['polyloop', 'static'] as const;

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CONTESTANTS } from '../contestants/index.ts';
 import { median } from '../stats.ts';
-import { makeInputs, TINY_N, VARIANTS } from '../workload.js';
-import { threadCpu } from './thread-cpu.ts';
+import { threadCpu } from '../thread-cpu.ts';
+import { FINE, makeInputs, VARIANTS } from '../workload.js';
 
 type Design = 'one-loop' | 'batched' | 'polyloop';
 const DESIGNS: Design[] = ['one-loop', 'batched', 'polyloop'];
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   process.stderr.write('\n');
   const ms = (x: number) => `${Math.round(x)}`;
   console.log(
-    `${VARIANTS.tiny} tiny tasks (${TINY_N} integers each), ${WORKERS} workers, medians of ${values.rounds} processes each`,
+    `${VARIANTS.tiny} tiny tasks (${FINE.tiny.min}–${FINE.tiny.max} integers each), ${WORKERS} workers, medians of ${values.rounds} processes each`,
   );
   console.log(
     '| design | run | wall ms | main thread CPU ms | workers CPU ms | other threads CPU ms |',
