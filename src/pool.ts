@@ -76,27 +76,9 @@ export class Pool<M extends TaskModule = TaskModule> implements AsyncDisposable 
     assertInputs(inputs);
     const call = this.#call(options);
     return new Promise((resolve, reject) => {
-      // Sized up front when we know the count: results arrive out of order.
-      const outputs: Array<OutputOf<M>> = Array.isArray(inputs) ? new Array(inputs.length) : [];
-      let job: Job | undefined;
-      job = this.#engine.submit(
-        inputs,
-        {
-          settle: (index, _input, ok, result) => {
-            if (ok) {
-              // Grow by push: writing far past the end would turn the array into a slow dictionary.
-              while (outputs.length < index) outputs.push(undefined as OutputOf<M>);
-              outputs[index] = result as OutputOf<M>;
-            } else {
-              if (job) this.#engine.dropJob(job);
-              reject(result);
-            }
-          },
-          fail: reject,
-          done: () => resolve(outputs),
-        },
-        { ...call, pacedByConsumer: false },
-      );
+      const count = Array.isArray(inputs) ? inputs.length : 0;
+      const sink = new MapSink<OutputOf<M>>(count, this.#engine, resolve, reject);
+      sink.job = this.#engine.submit(inputs, sink, { ...call, pacedByConsumer: false });
     });
   }
 
@@ -193,6 +175,43 @@ class RunSink<T> implements JobSink {
   }
 
   done(): void {}
+}
+
+/**
+ * A `map()`'s sink: outputs by index; the first failure rejects and stops the job. A class, not
+ * closures made per call: the engine's settle loop then calls the same function for every map,
+ * so its optimized code is not thrown away when the next map() starts.
+ */
+class MapSink<T> implements JobSink {
+  private readonly outputs: T[];
+  /** Unset while submit() runs: a failure then has nothing to stop yet. */
+  job: Job | undefined;
+
+  constructor(
+    /** The number of inputs, when known: results arrive out of order. */
+    count: number,
+    private readonly engine: Engine,
+    private readonly resolve: (outputs: T[]) => void,
+    readonly fail: (error: Error) => void,
+  ) {
+    this.outputs = new Array(count);
+  }
+
+  settle(index: number, _input: unknown, ok: boolean, result: unknown): void {
+    if (ok) {
+      const outputs = this.outputs;
+      // Grow by push: writing far past the end would turn the array into a slow dictionary.
+      while (outputs.length < index) outputs.push(undefined as T);
+      outputs[index] = result as T;
+    } else {
+      if (this.job) this.engine.dropJob(this.job);
+      this.fail(result as Error);
+    }
+  }
+
+  done(): void {
+    this.resolve(this.outputs);
+  }
 }
 
 const CALL_OPTIONS: ReadonlySet<string> = new Set(['signal', 'timeout']);
