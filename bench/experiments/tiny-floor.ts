@@ -2,7 +2,8 @@
 // write (batched.ts) and polyloop, each in fresh processes, each running the 200,000
 // tiny tasks several times in a row. The first run is what `npm run bench` times (V8 still
 // compiling); later runs show the steady per-task cost. CPU per thread is read from /proc (Linux).
-// Usage: node --import tsx bench/experiments/tiny-floor.ts [--rounds 5] [--reps 3] [--designs one-loop,batched,polyloop]
+// Usage: node --import tsx bench/experiments/tiny-floor.ts [--rounds 5] [--reps 3]
+//        [--designs one-loop,lean,polyloop] [--variant tiny|tiny10]
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -11,20 +12,20 @@ import { median } from '../stats.ts';
 import { threadCpu } from '../thread-cpu.ts';
 import { FINE, makeInputs, VARIANTS } from '../workload.js';
 
-type Design = 'one-loop' | 'batched' | 'polyloop';
-const DESIGNS: Design[] = ['one-loop', 'batched', 'polyloop'];
+type Design = 'one-loop' | 'batched' | 'lean' | 'polyloop';
+const DESIGNS: Design[] = ['one-loop', 'batched', 'lean', 'polyloop'];
 const WORKERS = 2;
 
 /** In a child: run one design `reps` times; print per rep [wall ms, main CPU, workers CPU, rest CPU]. */
-async function child(design: Design, reps: number): Promise<void> {
+async function child(design: Design, reps: number, variant: 'tiny' | 'tiny10'): Promise<void> {
   const { create } =
     design === 'batched' ? await import('./batched.ts') : await CONTESTANTS[design]();
   const contestant = create();
   // Starts the threads and warms the task up, as `npm run bench` does.
-  await contestant.start({ workers: WORKERS, taskCount: VARIANTS.tiny });
+  await contestant.start({ workers: WORKERS, taskCount: VARIANTS[variant] });
   const rows: number[][] = [];
   for (let r = 0; r < reps; r++) {
-    const inputs = makeInputs('tiny', VARIANTS.tiny);
+    const inputs = makeInputs(variant, VARIANTS[variant]);
     const before = threadCpu();
     const t0 = performance.now();
     await contestant.run(inputs);
@@ -49,21 +50,23 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '5' },
       reps: { type: 'string', default: '3' },
       child: { type: 'string' },
-      designs: { type: 'string', default: DESIGNS.join(',') },
+      designs: { type: 'string', default: 'one-loop,lean,polyloop' },
+      variant: { type: 'string', default: 'tiny' },
     },
   });
   const designs = values.designs.split(',') as Design[];
   const unknown = designs.filter((d) => !DESIGNS.includes(d));
   if (unknown.length > 0) throw new Error(`unknown design: ${unknown.join(', ')}`);
   const reps = Number(values.reps);
-  if (values.child) return child(values.child as Design, reps);
+  const variant = values.variant === 'tiny10' ? 'tiny10' : 'tiny';
+  if (values.child) return child(values.child as Design, reps, variant);
   const self = fileURLToPath(import.meta.url);
   const results = new Map<Design, number[][][]>(designs.map((d) => [d, []]));
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const design of designs) {
       const out = execFileSync(
         process.execPath,
-        ['--import', 'tsx', self, '--child', design, '--reps', String(reps)],
+        ['--import', 'tsx', self, '--child', design, '--reps', String(reps), '--variant', variant],
         {
           encoding: 'utf8',
         },
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
   process.stderr.write('\n');
   const ms = (x: number) => `${Math.round(x)}`;
   console.log(
-    `${VARIANTS.tiny} tiny tasks (${FINE.tiny.min}–${FINE.tiny.max} integers each), ${WORKERS} workers, medians of ${values.rounds} processes each`,
+    `${VARIANTS[variant]} ${variant} tasks (${FINE[variant].min}–${FINE[variant].max} integers each), ${WORKERS} workers, medians of ${values.rounds} processes each`,
   );
   console.log(
     '| design | run | wall ms | main thread CPU ms | workers CPU ms | other threads CPU ms |',

@@ -20,7 +20,6 @@ import { loadTaskModule } from '../task-module.js';
 import type { TaskModule } from '../types.js';
 import type { Channel } from './channel.js';
 import { LoadReport } from './load-report.js';
-import { takesContext } from './takes-context.js';
 import { Aborts, Context } from './task-context.js';
 import { TaskTracker } from './task-tracker.js';
 
@@ -62,8 +61,6 @@ export class WorkerRuntime {
   private sliceScheduled = false;
   private closing = false;
   private taskFn: TaskModule['default'] = () => undefined;
-  /** Whether the task can see `ctx` (else none is made: see takes-context.ts). */
-  private withContext = true;
   private readonly load: LoadReport;
   /** Made when the first suspects come. */
   private tracker: TaskTracker | undefined;
@@ -85,7 +82,6 @@ export class WorkerRuntime {
       return;
     }
     this.taskFn = loaded.task;
-    this.withContext = takesContext(loaded.task);
     this.channel.onMessage((message) => this.onMessage(message));
     this.channel.post({ type: 'ready' });
     this.load.start(IDLE_CHECK_MS);
@@ -194,10 +190,7 @@ export class WorkerRuntime {
     if (offset % RUN_TIME_SAMPLING === 0) {
       batch.startTimes[offset / RUN_TIME_SAMPLING] = performance.now();
     }
-    // Undefined only for a task that cannot see it.
-    const ctx = this.withContext
-      ? new Context(this.init.workerId, batch.aborts, offset)
-      : undefined;
+    const ctx = new Context(this.init.workerId, batch.aborts, offset);
     let result: unknown;
     const syncTask = this.init.syncTask;
     if (syncTask) {
@@ -211,9 +204,9 @@ export class WorkerRuntime {
       if (tracker && (batch.tracked || tracker.busy)) {
         batch.trackedOffsets ??= new Set();
         batch.trackedOffsets.add(offset);
-        result = tracker.run(batch.id, offset, batch.tracked, () => this.taskFn(input, ctx!));
+        result = tracker.run(batch.id, offset, batch.tracked, () => this.taskFn(input, ctx));
       } else {
-        result = this.taskFn(input, ctx!);
+        result = this.taskFn(input, ctx);
       }
     } catch (error) {
       this.fail(batch, offset, error);
