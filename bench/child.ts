@@ -20,7 +20,7 @@ export interface ChildResult {
    * processes' (Linux /proc, 10 ms ticks; a process backend's workers), in ms.
    */
   readonly cpuMs: number;
-  /** The main thread's share of cpuMs (Linux /proc, 10 ms ticks; null elsewhere). */
+  /** The main thread's share of cpuMs (Linux /proc schedstat; null elsewhere). */
   readonly mainCpuMs: number | null;
   readonly checksum: string;
 }

@@ -94,7 +94,7 @@ export function fineTables(
 
   lines.push(
     '',
-    'Medians per contestant (main thread: Linux /proc, 10 ms ticks):',
+    'Medians per contestant (main thread: Linux /proc schedstat):',
     '',
     '| workload | contestant | wall | CPU, all threads | main thread CPU | CPU per task |',
     '|---|---|---|---|---|---|',

@@ -1,15 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { PerformanceObserver } from 'node:perf_hooks';
+export { threadCpuNs } from '../thread-cpu.ts';
 
-/** CPU ns this thread has run (Linux schedstat: finer than the clock ticks of /proc stat). */
-export function threadCpuNs(): number {
-  try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
-  } catch {
-    const { user, system } = process.cpuUsage();
-    return (user + system) * 1000;
-  }
-}
+import { PerformanceObserver } from 'node:perf_hooks';
 
 /** CPU ns of every thread of this process (V8's GC and compiler helpers included). */
 export function processCpuNs(): number {
