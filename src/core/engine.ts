@@ -53,8 +53,12 @@ export class Engine {
   private readonly errorRetries: ErrorRetries;
   private readonly dispatcher: Dispatcher;
   private readonly probe: QueueProbe;
-  /** When the message being handled arrived. */
-  private messageAt = 0;
+  /**
+   * When the message being handled arrived. A double from the start (not 0, a small integer):
+   * V8 would otherwise change the engine's hidden class at the first message and drop the code
+   * compiled against it.
+   */
+  private messageAt = Number.NEGATIVE_INFINITY;
   private lastTick = Number.NEGATIVE_INFINITY;
   /** Task run times reported since the last tick. */
   private recentRunTimes = new Histogram();

@@ -128,7 +128,8 @@ export class Job {
    */
   holdUp(): 'none' | 'room' | 'source' | 'end' {
     if (this.finished || this.inputsEnded) return 'end';
-    if (this.exhausted && this.buffer.length === 0) return 'end';
+    // The buffer first: read on every call, it has type feedback when V8 compiles the caller.
+    if (this.buffer.length === 0 && this.exhausted) return 'end';
     if (this.room() <= 0) return 'room';
     if (this.async && this.buffer.length === 0) {
       // The window may have grown since the buffer was last filled.

@@ -14,7 +14,9 @@ export class LoadReport {
   /** Task run and wait times since the last 'stats', filled by the runtime. */
   readonly runTimes = new Histogram();
   readonly waitTimes = new Histogram();
-  private lastStats = 0;
+  // Times start as -Infinity, not 0: a field that goes from a small integer to a double changes
+  // the object's hidden class, and V8 drops the code it compiled against the old one.
+  private lastStats = Number.NEGATIVE_INFINITY;
   /**
    * Whether one more report is due once no task runs: tasks came since the last one, or it still
    * showed some running. It carries their last run times and the loop's idle time.
@@ -22,7 +24,7 @@ export class LoadReport {
   private finalStatsDue = false;
   private lastUtilization: EventLoopUtilization = performance.eventLoopUtilization();
   /** When the last 'idle' or 'alive' went out. */
-  private lastPost = 0;
+  private lastPost = Number.NEGATIVE_INFINITY;
   /** How often to check (set by start); the checks' timer while they run. */
   private idleCheckMs: number | undefined;
   private timer: NodeJS.Timeout | undefined;

@@ -154,13 +154,16 @@ export class WorkerRuntime {
       const first = batch.started;
       let end = Math.min(batch.inputs.length, first + budget);
       for (let offset = first; offset < end; offset++) {
-        batch.started = offset + 1;
+        // Computed here for both uses: a sum only the rare out-of-time branch made would have no
+        // type feedback when V8 compiles this loop, and running it would throw that code away.
+        const next = offset + 1;
+        batch.started = next;
         this.runTask(batch, offset);
         // Tasks whose synchronous part is long (CPU work before the first await) must not hold
         // the loop for a whole slice: results, heartbeats and aborts wait on it. Checked every
         // few tasks, so tiny ones do not pay for the clock.
         if ((offset & 7) === 7 && performance.now() - sliceStart >= START_SLICE_MS) {
-          end = offset + 1;
+          end = next;
           outOfTime = true;
         }
       }
