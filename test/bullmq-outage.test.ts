@@ -6,43 +6,25 @@
  * wait bounded so a regression fails instead of hanging.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { type RestartableRedis, redisSkipReason, startRedis } from './bullmq-redis.ts';
 import { fixture } from './helpers.ts';
+import { CliProcesses, type Running, until as untilIn, writeLines } from './queue-cli.ts';
 
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const TASK = fileURLToPath(fixture('queue-task.js'));
 /** Every wait gives up after this long: a guard against a hung test, not a pace. */
 const PATIENCE_MS = 60_000;
-
-interface Finished {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** When it exited (performance.now()). */
-  readonly at: number;
-}
-
-interface Running {
-  readonly child: ChildProcess;
-  readonly finished: Promise<Finished>;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-}
 
 const skip = redisSkipReason();
 
 describe('polyloop over BullMQ when Redis goes away', { skip }, () => {
   let dir: string;
-  const children = new Set<ChildProcess>();
+  const processes = new CliProcesses(PATIENCE_MS);
   const servers: RestartableRedis[] = [];
   const queues: Queue[] = [];
 
@@ -51,7 +33,7 @@ describe('polyloop over BullMQ when Redis goes away', { skip }, () => {
   });
 
   afterEach(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    processes.killAll();
     await Promise.all(queues.splice(0).map(letGo));
     await Promise.all(servers.splice(0).map((server) => server.stop()));
   });
@@ -66,47 +48,10 @@ describe('polyloop over BullMQ when Redis goes away', { skip }, () => {
     return server;
   }
 
-  function cli(args: string[]): Running {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    const finished = new Promise<Finished>((resolve) => {
-      child.once('close', (code, signal) => {
-        children.delete(child);
-        resolve({ code, signal, stdout, stderr, at: performance.now() });
-      });
-    });
-    return { child, finished, stdout: () => stdout, stderr: () => stderr };
-  }
-
-  /** The process's end, or a failure if it has not ended within `ms`. */
-  async function exitWithin(running: Running, ms: number, what: string): Promise<Finished> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        running.child.kill('SIGKILL');
-        reject(new Error(`${what} did not exit within ${ms} ms:\n${running.stderr()}`));
-      }, ms);
-    });
-    try {
-      return await Promise.race([running.finished, late]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async function succeeds(args: string[]): Promise<Finished> {
-    const result = await exitWithin(cli(args), PATIENCE_MS, `polyloop ${args[0]}`);
-    assert.equal(result.code, 0, `polyloop ${args.join(' ')}:\n${result.stderr}`);
-    return result;
-  }
+  const cli = (args: string[]): Running => processes.start(args);
+  const exitWithin = (running: Running, ms: number, what: string) =>
+    processes.exitWithin(running, ms, what);
+  const succeeds = (args: string[]) => processes.succeeds(args);
 
   function inspect(server: RestartableRedis, name: string): Queue {
     // No retries per request: a look while Redis is away fails instead of waiting.
@@ -121,22 +66,9 @@ describe('polyloop over BullMQ when Redis goes away', { skip }, () => {
     (await queue.client).disconnect();
   }
 
-  function inputFile(name: string, lines: unknown[]): string {
-    const path = join(dir, name);
-    writeFileSync(path, lines.map((line) => JSON.stringify(line)).join('\n'));
-    return path;
-  }
-
-  /** Polls until `check` holds (each poll is a round trip or a read of output so far). */
-  async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined) {
-    const deadline = Date.now() + PATIENCE_MS;
-    for (;;) {
-      const value = await Promise.resolve(check()).catch(() => undefined);
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`Gave up waiting for ${what}`);
-      await sleep(50);
-    }
-  }
+  const inputFile = (name: string, lines: unknown[]) => writeLines(dir, name, lines);
+  const until = <T>(what: string, check: () => Promise<T | undefined> | T | undefined) =>
+    untilIn(what, check, PATIENCE_MS);
 
   const args = (server: RestartableRedis, name: string, ...more: string[]) => [
     '--redis',

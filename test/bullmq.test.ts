@@ -4,12 +4,10 @@
  * assume a speed: the tests wait on what they can observe in Redis or on a process's exit.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import {
@@ -23,32 +21,18 @@ import {
 } from '../dist/bullmq/index.js';
 import { type RedisServer, redisSkipReason, startRedis } from './bullmq-redis.ts';
 import { fixture } from './helpers.ts';
+import { CliProcesses, type Running, until as untilIn, writeLines } from './queue-cli.ts';
 
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const TASK = fileURLToPath(fixture('queue-task.js'));
 /** Observed-state polls give up after this long: a guard against a hung test, not a pace. */
 const PATIENCE_MS = 45_000;
-
-interface Finished {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-interface Running {
-  readonly child: ChildProcess;
-  readonly finished: Promise<Finished>;
-  /** What it has written to stderr so far. */
-  readonly stderr: () => string;
-}
 
 const skip = redisSkipReason();
 
 describe('polyloop over BullMQ', { skip }, () => {
   let redis: RedisServer;
   let dir: string;
-  const children = new Set<ChildProcess>();
+  const processes = new CliProcesses(PATIENCE_MS);
   const queues: Queue[] = [];
 
   before(async () => {
@@ -57,37 +41,14 @@ describe('polyloop over BullMQ', { skip }, () => {
   });
 
   after(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    processes.killAll();
     await Promise.all(queues.map((queue) => queue.close()));
     await redis?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  function cli(args: string[]): Running {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    const finished = new Promise<Finished>((resolve) => {
-      child.once('close', (code, signal) => {
-        children.delete(child);
-        resolve({ code, signal, stdout, stderr });
-      });
-    });
-    return { child, finished, stderr: () => stderr };
-  }
-
-  async function succeeds(args: string[], expectedCode = 0): Promise<Finished> {
-    const result = await cli(args).finished;
-    assert.equal(result.code, expectedCode, `polyloop ${args.join(' ')}:\n${result.stderr}`);
-    return result;
-  }
+  const cli = (args: string[]): Running => processes.start(args);
+  const succeeds = (args: string[], expectedCode = 0) => processes.succeeds(args, expectedCode);
 
   function queueArgs(name: string): string[] {
     return ['--redis', redis.url, '--queue', name];
@@ -100,14 +61,7 @@ describe('polyloop over BullMQ', { skip }, () => {
     return queue;
   }
 
-  function inputFile(name: string, lines: unknown[]): string {
-    const path = join(dir, name);
-    writeFileSync(
-      path,
-      lines.map((line) => (typeof line === 'string' ? line : JSON.stringify(line))).join('\n'),
-    );
-    return path;
-  }
+  const inputFile = (name: string, lines: unknown[]) => writeLines(dir, name, lines);
 
   function records(path: string): QueueRecord[] {
     return readFileSync(path, 'utf8')
@@ -116,16 +70,8 @@ describe('polyloop over BullMQ', { skip }, () => {
       .map((line) => JSON.parse(line) as QueueRecord);
   }
 
-  /** Polls Redis until `check` holds (each poll is a round trip, so this follows real progress). */
-  async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + PATIENCE_MS;
-    for (;;) {
-      const value = await check();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`Gave up waiting for ${what}`);
-      await sleep(50);
-    }
-  }
+  const until = <T>(what: string, check: () => Promise<T | undefined>) =>
+    untilIn(what, check, PATIENCE_MS);
 
   it('re-enqueueing the same file adds nothing; records match polyloop run, errors after their attempts', async () => {
     const lines: unknown[] = Array.from({ length: 30 }, (_, n) => ({ n, fail: n % 10 === 4 }));
