@@ -5,19 +5,30 @@
  * chunk, each against a fresh queue on a throwaway redis-server.
  *
  *   npm run build && node --import tsx bench/queue/queue.ts [--runs 3] [--variants tiny,tiny10,ms]
- *     [--quiet-below 0.3]
+ *     [--starts cold,waiting] [--quiet-below 0.3] [--max-others 0.15] [--cli PATH/cli/main.js]
  *   npm run build && node --import tsx bench/queue/queue.ts --scale [--runs 1] [--quiet-below 0.3]
  *
- * A queue sample starts `enqueue`, the worker(s) (`--until-done`) and `collect --follow -o FILE`
- * at the same time, as a user would, and its wall time runs from spawning them to collect's exit
- * (the last record written; the output is checked: one record per input). Also noted: when the
- * enqueue exited and when the last job finished (its `finishedOn` in Redis). `run`'s wall time is
- * its whole run. "× run" is this sample's rate over the rate of `run` on the same inputs in the
- * same round. CPU: each polyloop process with GNU time (threads included), Redis from /proc
- * (Linux); "others" is the rest of the machine's busy time meanwhile (other work sharing the
- * machine), in cores. --quiet-below C waits before each sample (up to 3 minutes) for a 2-second
- * spell in which the whole machine uses less than C cores; --max-others C measures a sample again
- * (3 tries in all) when other work used more than C cores during it.
+ * A queue sample is timed from spawning `enqueue` to the exit of `collect --follow -o FILE` (the
+ * last record written; the output is checked: one record per input), the worker(s) running with
+ * `--until-done`; they are started in one of two ways (--starts, default both):
+ *   cold     `enqueue`, the worker(s) and `collect` spawned at the same time, as one would from a
+ *            shell: the wall time includes the start-up of all of them (on two cores, three
+ *            or four processes loading BullMQ at once);
+ *   waiting  the worker(s) and `collect` started first, as long-running services would be, and
+ *            waited for until Redis shows them ready — `collect` has made its first look at the
+ *            queue, each worker is blocked in BZPOPMIN for a job (`Queue.getWorkers()`: its pool
+ *            is up, BullMQ connected) — then `enqueue` is spawned and the clock starts. This is
+ *            the issue's "from the first enqueue to the last record collected".
+ * A worker started on an empty queue waits with `--until-done`: it exits only once enqueue has
+ * noted its input count and every job has finished. Also noted: when the enqueue exited and
+ * when the last job finished (its `finishedOn` in Redis). `run`'s wall time is its whole run.
+ * "× run" is this sample's rate over the rate of `run` on the same inputs in the same round.
+ * CPU: each polyloop process over its whole life (start-up included) with GNU time (threads
+ * included), Redis from /proc (Linux); "others" is the rest of the machine's busy time from the
+ * first spawn to the last exit (other work sharing the machine), in cores. --quiet-below C
+ * waits before each sample (up to 3 minutes) for a 2-second spell in which the whole machine uses
+ * less than C cores; --max-others C measures a sample again (3 tries in all) when other work used
+ * more than C cores during it. --cli runs another build's CLI (a change against its base).
  *
  * --scale: 200,000 and 1,000,000 tiny inputs at the default chunk, one phase after the other:
  * enqueue (wall, peak RSS), one worker running them all, collect (wall, peak RSS): is the
@@ -29,12 +40,12 @@ import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { type RedisServer, startRedis } from '../../test/bullmq-redis.ts';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const TASK = fileURLToPath(new URL('./queue-task.js', import.meta.url));
 // GNU time measures a command's CPU, its threads included, and its peak RSS; without it the CPU
 // columns are empty.
@@ -71,19 +82,30 @@ interface Contestant {
   readonly inputs: number;
   /** `worker --prefetch`, when not the default. */
   readonly prefetch?: number;
+  /** How the queue processes start (see the header); none for `run`. */
+  readonly start?: Start;
 }
+
+type Start = 'cold' | 'waiting';
+const STARTS: readonly Start[] = ['cold', 'waiting'];
+/** The longest wait for the worker(s) and collect of a `waiting` sample to show up ready. */
+const READY_WITHIN_MS = 60_000;
+/** How often Redis is asked whether they are ready. */
+const READY_POLL_MS = 10;
+/** What a connection sends before any command of its own: ioredis's ready check and handshake. */
+const HANDSHAKE = new Set(['NULL', 'info', 'select', 'auth', 'hello']);
 
 /** What GNU time says of one process. */
 interface Usage {
   readonly cpu: number | undefined;
   /** Peak resident set, MB. */
   readonly rssMb: number | undefined;
-  /** Seconds from the sample's start to its exit. */
-  readonly exitedAt: number;
+  /** When it exited (`performance.now()`, ms). */
+  readonly exited: number;
 }
 
 interface Sample {
-  /** Seconds from spawning the first command to the last record written. */
+  /** Seconds from spawning `run`, or `enqueue`, to the last record written. */
   readonly seconds: number;
   /** CPU seconds of `run`, or of enqueue / the workers / collect; Redis's meanwhile. */
   readonly cpu: {
@@ -94,7 +116,7 @@ interface Sample {
     redis: number;
   };
   /**
-   * Seconds from the start to enqueue's exit, to the start (`processedOn`) of the job that
+   * Seconds from spawning `enqueue` to its exit, to the start (`processedOn`) of the job that
    * finished first, and to the last job's `finishedOn`.
    */
   readonly enqueued?: number;
@@ -110,11 +132,16 @@ const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '3' },
     variants: { type: 'string', default: 'tiny,tiny10,ms' },
+    starts: { type: 'string', default: STARTS.join(',') },
     'quiet-below': { type: 'string' },
     scale: { type: 'boolean', default: false },
     'max-others': { type: 'string' },
+    cli: { type: 'string' },
   },
 });
+// Another build's CLI (`tsc -p tsconfig.build.json --outDir bench/out/dist-b`), to measure a
+// change against the code it changes.
+const CLI = values.cli ?? fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const maxOthers = values['max-others'] === undefined ? undefined : Number(values['max-others']);
 const quietBelow = values['quiet-below'] === undefined ? undefined : Number(values['quiet-below']);
 const runs = Number(values.runs);
@@ -122,6 +149,10 @@ const variants = values.variants.split(',').map((name) => {
   const variant = VARIANTS[name];
   if (!variant) throw new Error(`unknown variant ${name} (${Object.keys(VARIANTS).join(', ')})`);
   return variant;
+});
+const starts = values.starts.split(',').map((name) => {
+  if (!STARTS.includes(name as Start)) throw new Error(`unknown start ${name} (${STARTS})`);
+  return name as Start;
 });
 const cores = availableParallelism();
 const halfCores = Math.max(1, Math.floor(cores / 2));
@@ -160,28 +191,35 @@ function contestantsOf(variant: Variant): Contestant[] {
   }
   for (const chunk of [1, DEFAULT_CHUNK]) {
     const count = chunk === 1 ? chunk1Inputs : inputs;
+    for (const start of starts) {
+      list.push({
+        label: `one polyloop worker --workers ${cores}`,
+        machines: 1,
+        chunk,
+        inputs: count,
+        start,
+      });
+      list.push({
+        label: `two polyloop worker --workers ${halfCores}`,
+        machines: 2,
+        chunk,
+        inputs: count,
+        start,
+      });
+    }
+  }
+  // The first worker up takes the chunks of a short list before the second is up: --prefetch 2
+  // shows what holding fewer would give. Cold only: workers already waiting start together.
+  if (starts.includes('cold')) {
     list.push({
-      label: `one polyloop worker --workers ${cores}`,
-      machines: 1,
-      chunk,
-      inputs: count,
-    });
-    list.push({
-      label: `two polyloop worker --workers ${halfCores}`,
+      label: `two polyloop worker --workers ${halfCores} --prefetch 2`,
       machines: 2,
-      chunk,
-      inputs: count,
+      chunk: DEFAULT_CHUNK,
+      inputs,
+      prefetch: 2,
+      start: 'cold',
     });
   }
-  // The default prefetch is 256 × workers jobs until a worker has seen its first chunk, so the
-  // first worker up takes most chunks of a short list; --prefetch 2 shows what a fix would give.
-  list.push({
-    label: `two polyloop worker --workers ${halfCores} --prefetch 2`,
-    machines: 2,
-    chunk: DEFAULT_CHUNK,
-    inputs,
-    prefetch: 2,
-  });
   return list;
 }
 
@@ -200,6 +238,7 @@ async function compare(variant: Variant): Promise<void> {
     machines: 1,
     chunk: DEFAULT_CHUNK,
     inputs: variant.chunk1Inputs,
+    start: 'cold',
   });
   const samples = new Map<Contestant, Sample[]>(contestants.map((c) => [c, []]));
   const ratios = new Map<Contestant, number[]>(contestants.map((c) => [c, []]));
@@ -226,6 +265,7 @@ async function compare(variant: Variant): Promise<void> {
       round.set(contestant, sample);
       process.stderr.write(
         `${variant.name} run ${run + 1} ${contestant.label} chunk ${contestant.chunk || '-'} ` +
+          `${contestant.start ?? ''} ` +
           `${contestant.inputs}: ${sample.seconds.toFixed(2)} s ` +
           `(load ${sample.load.toFixed(2)}, others ${sample.others?.toFixed(2) ?? '?'} cores)\n`,
       );
@@ -258,11 +298,19 @@ async function measureRun(input: string, inputs: number): Promise<Sample> {
   const redisBefore = redisCpuSeconds(redis);
   const busy = machineBusySeconds();
   const started = performance.now();
-  const usage = await exec(
-    ['run', TASK, '-i', input, '-o', output, '--overwrite', '-q', '--workers', String(cores)],
-    started,
-  );
-  const seconds = (performance.now() - started) / 1000;
+  const usage = await exec([
+    'run',
+    TASK,
+    '-i',
+    input,
+    '-o',
+    output,
+    '--overwrite',
+    '-q',
+    '--workers',
+    String(cores),
+  ]);
+  const seconds = (usage.exited - started) / 1000;
   const redisCpu = redisCpuSeconds(redis) - redisBefore;
   const others = othersCores(machineBusySeconds() - busy, [usage.cpu], redisCpu, seconds);
   checkOutput(output, inputs);
@@ -282,30 +330,55 @@ async function measureQueue(input: string, contestant: Contestant): Promise<Samp
   const load = loadavg()[0]!;
   const redisBefore = redisCpuSeconds(redis);
   const busy = machineBusySeconds();
+  const firstSpawn = performance.now();
+  const startWorkers = () =>
+    Array.from({ length: machines }, () =>
+      exec([
+        'worker',
+        TASK,
+        ...target,
+        '--workers',
+        String(workers),
+        ...prefetch,
+        '--until-done',
+        '-q',
+      ]),
+    );
+  const startCollect = () => exec(['collect', ...target, '--follow', '-o', output, '-q']);
+  let collect: Promise<Usage>;
+  let workerRuns: Promise<Usage>[];
+  if (contestant.start === 'waiting') {
+    // Services already up when the work comes: collect, then the worker(s), each seen ready in
+    // Redis (one at a time, so that a new connection is known to be collect's).
+    const probe = new Queue(name, { connection: { url: redis.url } });
+    try {
+      // The probe's own connection is among them.
+      const before = await clientIds(probe);
+      collect = startCollect();
+      await untilReady(() => collectLooking(probe, before), [collect]);
+      workerRuns = startWorkers();
+      await untilReady(() => workersWaiting(probe, machines), [collect, ...workerRuns]);
+    } finally {
+      await probe.close();
+    }
+  }
   const started = performance.now();
   const startedAt = Date.now();
-  const enqueue = exec(
-    ['enqueue', ...target, '-i', input, '--chunk', String(chunk), '-q'],
-    started,
-  );
-  const workerRuns = Array.from({ length: machines }, () =>
-    exec(
-      ['worker', TASK, ...target, '--workers', String(workers), ...prefetch, '--until-done', '-q'],
-      started,
-    ),
-  );
-  const collect = exec(['collect', ...target, '--follow', '-o', output, '-q'], started);
+  const enqueue = exec(['enqueue', ...target, '-i', input, '--chunk', String(chunk), '-q']);
+  workerRuns ??= startWorkers();
+  collect ??= startCollect();
   const collected = await collect;
-  const seconds = collected.exitedAt;
+  const seconds = (collected.exited - started) / 1000;
   const [enqueued, ...workerUsages] = await Promise.all([enqueue, ...workerRuns]);
   const all = [enqueued!, ...workerUsages, collected];
-  const lastExit = Math.max(...all.map((u) => u.exitedAt));
+  const lastExit = Math.max(...all.map((u) => u.exited));
   const redisCpu = redisCpuSeconds(redis) - redisBefore;
+  // Over the processes' whole lives, start-up included, as their CPU is.
   const others = othersCores(
     machineBusySeconds() - busy,
     all.map((u) => u.cpu),
     redisCpu,
-    lastExit,
+    (lastExit - firstSpawn) / 1000,
   );
   const times = await jobTimes(name);
   const lastJob = (times.lastFinished - startedAt) / 1000;
@@ -320,12 +393,77 @@ async function measureQueue(input: string, contestant: Contestant): Promise<Samp
       collect: collected.cpu,
       redis: redisCpu,
     },
-    enqueued: enqueued!.exitedAt,
+    enqueued: (enqueued!.exited - started) / 1000,
     firstJob,
     lastJob,
     load,
     others,
   };
+}
+
+/** The ids of the clients connected to Redis now. */
+async function clientIds(queue: Queue): Promise<Set<string>> {
+  return new Set(clientList(await clientListText(queue)).map((c) => c.id ?? ''));
+}
+
+async function clientListText(queue: Queue): Promise<string> {
+  return (await queue.client).clientList();
+}
+
+/** CLIENT LIST as one record of fields per connection. */
+function clientList(text: string): Record<string, string>[] {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => Object.fromEntries(line.split(' ').map((kv) => kv.split(/=(.*)/s, 2))));
+}
+
+/**
+ * Whether a connection that was not there `before` has sent a command of its own: collect, the
+ * only process started meanwhile, has loaded BullMQ, connected and looked at the queue.
+ */
+async function collectLooking(probe: Queue, before: Set<string>): Promise<boolean> {
+  return clientList(await clientListText(probe)).some(
+    (c) =>
+      !before.has(c.id ?? '') && !HANDSHAKE.has(c.cmd ?? 'NULL') && !c.cmd?.startsWith('client'),
+  );
+}
+
+/**
+ * Whether `count` workers of the queue are blocked waiting for a job (BullMQ's `getWorkers()`
+ * lists their named blocking connections; BZPOPMIN is the wait). A worker's pool is up by then:
+ * its BullMQ worker is created once the pool is ready.
+ */
+async function workersWaiting(probe: Queue, count: number): Promise<boolean> {
+  const listed = await probe.getWorkers();
+  return listed.filter((w) => w.cmd === 'bzpopmin').length >= count;
+}
+
+/**
+ * Asks Redis every READY_POLL_MS until `isReady`; fails if one of the processes exits first, or
+ * after READY_WITHIN_MS.
+ */
+async function untilReady(
+  isReady: () => Promise<boolean>,
+  processes: readonly Promise<Usage>[],
+): Promise<void> {
+  let exited = false;
+  for (const child of processes) {
+    child.then(
+      () => {
+        exited = true;
+      },
+      () => {
+        exited = true;
+      },
+    );
+  }
+  const deadline = performance.now() + READY_WITHIN_MS;
+  while (!(await isReady())) {
+    if (exited) throw new Error('a queue process exited before it was ready');
+    if (performance.now() > deadline) throw new Error(`not ready in ${READY_WITHIN_MS} ms`);
+    await delay(READY_POLL_MS);
+  }
 }
 
 /** The sum, or undefined if one is unknown. */
@@ -391,7 +529,7 @@ function checkOutput(path: string, inputs: number): void {
 }
 
 /** Runs a polyloop command; resolves with its CPU seconds (threads included) and peak RSS. */
-function exec(args: string[], started: number): Promise<Usage> {
+function exec(args: string[]): Promise<Usage> {
   return new Promise((resolve, reject) => {
     const timeFile = join(dir, `time-${++timeFiles}.txt`);
     const command = haveGnuTime
@@ -403,14 +541,14 @@ function exec(args: string[], started: number): Promise<Usage> {
       stderr += chunk;
     });
     child.once('close', (code) => {
-      const exitedAt = (performance.now() - started) / 1000;
+      const exited = performance.now();
       // `run` and `collect` exit 1 when some inputs failed; checkOutput says which.
       if (code !== 0 && code !== 1) {
         reject(new Error(`polyloop ${args.join(' ')} exited ${code}:\n${stderr}`));
         return;
       }
       if (!haveGnuTime) {
-        resolve({ cpu: undefined, rssMb: undefined, exitedAt });
+        resolve({ cpu: undefined, rssMb: undefined, exited });
         return;
       }
       const [user, system, rssKb] = readFileSync(timeFile, 'utf8')
@@ -418,7 +556,7 @@ function exec(args: string[], started: number): Promise<Usage> {
         .split(/\s+/)
         .slice(-3)
         .map(Number);
-      resolve({ cpu: user! + system!, rssMb: rssKb! / 1024, exitedAt });
+      resolve({ cpu: user! + system!, rssMb: rssKb! / 1024, exited });
     });
   });
 }
@@ -487,9 +625,9 @@ function report(
   const count = (n: number) => n.toLocaleString('en-US');
   console.log(`\n## ${variant.name}: tasks of ${variant.label} of CPU (n = ${count(variant.n)})\n`);
   console.log(
-    '| command | chunk | inputs | wall: first spawn → last record | inputs/s | × run | enqueue exited | first job started | last job done | CPU per input: all | of which Redis | load | others (cores) |',
+    '| command | start | chunk | inputs | wall: enqueue spawned → last record | inputs/s | × run | enqueue exited | first job started | last job done | CPU per input: all | of which Redis | load | others (cores) |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const breakdown: string[] = [];
   for (const contestant of contestants) {
     const list = samples.get(contestant)!;
@@ -509,6 +647,7 @@ function report(
       value === undefined ? '—' : `${value.mid.toFixed(2)} s`;
     const cells = [
       isRun ? `\`${contestant.label}\`` : `${contestant.label.replace(/^(one|two) /, '$1 `')}\``,
+      contestant.start ?? '—',
       isRun ? '—' : String(contestant.chunk),
       count(contestant.inputs),
       `${wall.mid.toFixed(2)} s (${wall.lo.toFixed(2)}–${wall.hi.toFixed(2)})`,
@@ -527,17 +666,17 @@ function report(
       const part = (pick: (s: Sample) => number | undefined) =>
         perInput(spread(list.map(pick))?.mid);
       breakdown.push(
-        `| ${cells[0]} | ${cells[1]} | ${cells[9]} | ${part((s) => s.cpu.enqueue)} | ${part((s) => s.cpu.workers)} | ${part((s) => s.cpu.collect)} | ${part((s) => s.cpu.redis)} |`,
+        `| ${cells[0]} | ${cells[1]} | ${cells[2]} | ${cells[10]} | ${part((s) => s.cpu.enqueue)} | ${part((s) => s.cpu.workers)} | ${part((s) => s.cpu.collect)} | ${part((s) => s.cpu.redis)} |`,
       );
     } else {
       breakdown.push(
-        `| ${cells[0]} (${count(contestant.inputs)}) | — | ${cells[9]} | — | ${cells[9]} | — | — |`,
+        `| ${cells[0]} (${count(contestant.inputs)}) | — | — | ${cells[10]} | — | ${cells[10]} | — | — |`,
       );
     }
   }
   console.log('\nCPU per input by process (medians):\n');
-  console.log('| command | chunk | all | enqueue | worker(s) / run | collect | Redis |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log('| command | start | chunk | all | enqueue | worker(s) / run | collect | Redis |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|');
   for (const line of breakdown) console.log(line);
 }
 
@@ -555,8 +694,9 @@ async function scale(): Promise<void> {
       const phase = async (args: string[]) => {
         const redisBefore = redisCpuSeconds(redis);
         const started = performance.now();
-        const usage = await exec(args, started);
-        return { ...usage, redisCpu: redisCpuSeconds(redis) - redisBefore };
+        const usage = await exec(args);
+        const seconds = (usage.exited - started) / 1000;
+        return { ...usage, seconds, redisCpu: redisCpuSeconds(redis) - redisBefore };
       };
       const enqueue = await phase(['enqueue', ...target, '-i', file, '-q']);
       const worker = await phase([
@@ -575,8 +715,8 @@ async function scale(): Promise<void> {
       await obliterate(name);
       const us = (cpu: number | undefined) =>
         cpu === undefined ? '?' : `${Math.round((cpu * 1e6) / inputs)} µs`;
-      const cell = (u: Usage & { redisCpu: number }) =>
-        `${u.exitedAt.toFixed(1)} s | ${u.rssMb?.toFixed(0) ?? '?'} MB | ${us(u.cpu)} + ${us(u.redisCpu)}`;
+      const cell = (u: Usage & { seconds: number; redisCpu: number }) =>
+        `${u.seconds.toFixed(1)} s | ${u.rssMb?.toFixed(0) ?? '?'} MB | ${us(u.cpu)} + ${us(u.redisCpu)}`;
       const line = `| ${inputs.toLocaleString('en-US')} | ${cell(enqueue)} | ${cell(worker)} | ${cell(collect)} | ${redisMb.toFixed(0)} MB | ${load.toFixed(2)} |`;
       process.stderr.write(`${line}\n`);
       rows.push(line);

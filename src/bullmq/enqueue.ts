@@ -34,7 +34,10 @@ export interface EnqueueOptions {
   readonly attempts?: number | undefined;
   /** Milliseconds before an input's first retry; each next retry waits twice as long. @default 1000 */
   readonly backoff?: number | undefined;
-  /** Inputs added per Redis round trip (`addBulk`), rounded to whole jobs. @default 2048 */
+  /**
+   * Inputs added per Redis round trip (`addBulk`), rounded to whole jobs; the first job goes
+   * alone, so machines already waiting start on it. @default 2048
+   */
   readonly bulkSize?: number | undefined;
   /** Called after each round trip with the number of inputs read so far. */
   readonly onProgress?: ((read: number) => void) | undefined;
@@ -132,7 +135,8 @@ export async function enqueueItems(
       read += group.length;
       jobs++;
       bulk.push(chunk === 1 ? singleJob(group[0]!, retried) : chunkJob(group, attempts, backoff));
-      if (bulk.length >= jobsPerBulk) await flush();
+      // The first job goes alone: machines already waiting start on it while the rest is read.
+      if (bulk.length >= jobsPerBulk || jobs === 1) await flush();
     }
     await flush();
     const complete = !signal?.aborted;
