@@ -7,19 +7,15 @@
 import type { StartWorker, WorkerExit } from '../backends/worker-handle.js';
 import {
   AbortError,
-  DataCloneError,
   type PolyloopError,
   PoolClosedError,
-  TaskError,
   TaskModuleError,
-  TimeoutError,
   WorkerCrashedError,
 } from '../errors.js';
 import { Histogram } from '../histogram.js';
 import type { ResolvedOptions } from '../options.js';
-import type { ResultsMessage, TaskFailure, WorkerToMain } from '../protocol/messages.js';
-import { readResults } from '../protocol/results.js';
-import { reviveError, type SerializedError } from '../protocol/serialize-error.js';
+import type { WorkerToMain } from '../protocol/messages.js';
+import { reviveError } from '../protocol/serialize-error.js';
 import { STATS_MS } from '../protocol/timing.js';
 import { displayModule, initFailureMessage } from '../task-module.js';
 import type { Inputs, PoolStats } from '../types.js';
@@ -32,8 +28,9 @@ import { Job, type JobOwner, type JobSink } from './job.js';
 import { Jobs } from './jobs.js';
 import { DescriptorWatch, mostOpenFiles, openFileLimit } from './open-files.js';
 import { QueueProbe } from './queue-probe.js';
+import { ResultsIntake } from './results-intake.js';
 import { Stats } from './stats.js';
-import { type Batch, TaskTable } from './task-table.js';
+import { TaskTable } from './task-table.js';
 import { Timeouts } from './timeouts.js';
 import { Window } from './window.js';
 import { type WorkerRecord, Workers } from './workers.js';
@@ -53,12 +50,7 @@ export class Engine {
   private readonly errorRetries: ErrorRetries;
   private readonly dispatcher: Dispatcher;
   private readonly probe: QueueProbe;
-  /**
-   * When the message being handled arrived. A double from the start (not 0, a small integer):
-   * V8 would otherwise change the engine's hidden class at the first message and drop the code
-   * compiled against it.
-   */
-  private messageAt = Number.NEGATIVE_INFINITY;
+  private readonly intake: ResultsIntake;
   private lastTick = Number.NEGATIVE_INFINITY;
   /** Task run times reported since the last tick. */
   private recentRunTimes = new Histogram();
@@ -111,6 +103,7 @@ export class Engine {
       () => this.dispatcher.dispatchSoon(),
     );
     this.probe = new QueueProbe(this.window, options.adaptive);
+    this.intake = new ResultsIntake(this.tasks, this.probe, this.errorRetries);
     this.dispatcher = new Dispatcher(
       this.workers,
       this.jobs,
@@ -240,7 +233,6 @@ export class Engine {
 
   private onMessage(worker: WorkerRecord, message: WorkerToMain): void {
     const now = performance.now();
-    this.messageAt = now;
     worker.silence.lastHeard = now;
     switch (message.type) {
       case 'ready':
@@ -249,7 +241,8 @@ export class Engine {
         this.dispatcher.dispatch();
         break;
       case 'results':
-        this.onResults(worker, message);
+        this.intake.read(worker, message, now);
+        this.dispatcher.dispatch();
         break;
       case 'idle':
         if (this.window.onIdle(worker.tasks.running, this.workers.anyStarting(), this.inFlight())) {
@@ -271,53 +264,6 @@ export class Engine {
       }
     }
   }
-
-  /** A results message: each task it names has ended (see protocol/results.ts). */
-  private onResults(worker: WorkerRecord, message: ResultsMessage): void {
-    readResults(message, worker.tasks.batches, this.onFulfilled, this.onFailed);
-    this.dispatcher.dispatch();
-  }
-
-  /** Tasks of one batch fulfilled: `offsets[i]` with `values[i]`, i in [from, to). */
-  private readonly onFulfilled = (
-    batch: Batch,
-    offsets: Int32Array,
-    values: readonly unknown[],
-    from: number,
-    to: number,
-  ): void => {
-    if (this.probe.collecting) this.probe.ended(batch.id, batch.sentAt, this.messageAt, to - from);
-    if (this.messageAt > batch.deadline) {
-      for (let i = from; i < to; i++) this.onLate(batch, offsets[i]!);
-      return;
-    }
-    this.errorRetries.onSuccess(batch.sentAt, this.messageAt, to - from);
-    this.tasks.onFulfilledRun(batch, offsets, values, from, to);
-  };
-
-  /**
-   * A result that came after its deadline (the timer had not fired yet: a busy main thread, a
-   * deadline held for the hang watch's verdict): for the caller, the task timed out.
-   */
-  private onLate(batch: Batch, offset: number): void {
-    this.tasks.onTaskEnded(batch, offset, false, new TimeoutError(batch.job.timeout));
-  }
-
-  private readonly onFailed = (
-    batch: Batch,
-    offset: number,
-    kind: TaskFailure['kind'],
-    error: SerializedError,
-  ): void => {
-    if (this.probe.collecting) this.probe.ended(batch.id, batch.sentAt, this.messageAt, 1);
-    if (this.messageAt > batch.deadline) {
-      this.onLate(batch, offset);
-      return;
-    }
-    const cause = reviveError(error);
-    const failure = kind === 'threw' ? new TaskError(cause) : new DataCloneError('output', cause);
-    this.tasks.onTaskEnded(batch, offset, false, failure);
-  };
 
   private onExit(worker: WorkerRecord, exit: WorkerExit): void {
     const expected = worker.state === 'closing' || worker.state === 'gone';
