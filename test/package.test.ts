@@ -202,6 +202,34 @@ describe('the packed package', () => {
     }
   });
 
+  it('the queue commands, installed without BullMQ (an optional peer), say how to get it', () => {
+    const dir = join(root, slug('ESM, moduleResolution nodenext'));
+    writeFileSync(join(dir, 'inputs.jsonl'), '{"url":"four"}\n');
+    // Port 1: nothing listens there, so a command that got past loading BullMQ would fail
+    // differently (Redis did not answer), not pass.
+    const queue = ['--queue', 'q', '--redis', 'redis://127.0.0.1:1'];
+    const commands = [
+      ['enqueue', '-i', 'inputs.jsonl', ...queue],
+      ['worker', 'task.ts', ...queue],
+      ['collect', ...queue],
+    ];
+    for (const args of commands) {
+      const ran = run(join(root, 'node_modules/.bin/polyloop'), args, dir);
+      assert.equal(ran.status, 2, `${args[0]}: ${ran.stderr}`);
+      assert.match(
+        ran.stderr,
+        new RegExp(`polyloop ${args[0]} needs the bullmq package.*npm install bullmq`),
+      );
+    }
+    // And `polyloop run` does not need it.
+    const ran = run(
+      join(root, 'node_modules/.bin/polyloop'),
+      ['run', 'task.ts', '-q', '-i', 'inputs.jsonl'],
+      dir,
+    );
+    assert.equal(ran.status, 0, ran.stderr);
+  });
+
   it('runs an ESM main written in TypeScript under tsx, the same way the CLI loads tasks', () => {
     const dir = join(root, slug('ESM, moduleResolution nodenext'));
     const tsx = join(root, 'node_modules/tsx/dist/cli.mjs');
