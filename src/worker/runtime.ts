@@ -153,21 +153,21 @@ export class WorkerRuntime {
     while (budget > 0 && this.startQueue.length > 0 && !outOfTime) {
       const batch = this.startQueue[0]!;
       const first = batch.started;
-      let end = Math.min(batch.inputs.length, first + budget);
-      for (let offset = first; offset < end; offset++) {
-        // Computed here for both uses: a sum only the rare out-of-time branch made would have no
-        // type feedback when V8 compiles this loop, and running it would throw that code away.
-        const next = offset + 1;
-        batch.started = next;
+      const last = Math.min(batch.inputs.length, first + budget);
+      let offset = first;
+      while (offset < last) {
         this.runTask(batch, offset);
+        offset++;
         // Tasks whose synchronous part is long (CPU work before the first await) must not hold
         // the loop for a whole slice: results, heartbeats and aborts wait on it. Checked every
         // few tasks, so tiny ones do not pay for the clock.
-        if ((offset & 7) === 7 && performance.now() - sliceStart >= START_SLICE_MS) {
-          end = next;
+        if ((offset & 7) === 0 && performance.now() - sliceStart >= START_SLICE_MS) {
           outOfTime = true;
+          break;
         }
       }
+      const end = offset;
+      batch.started = end;
       // One sample per slice: its tasks all started about now.
       this.load.waitTimes.add(now - batch.sentAt, end - first);
       budget -= end - first;
