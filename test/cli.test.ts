@@ -350,6 +350,8 @@ describe('polyloop run', () => {
     const spinning = join(dir, 'spinning');
     await until(() => existsSync(spinning), 'the task to be spinning');
     const pid = Number(readFileSync(spinning, 'utf8'));
+    // process.kill(0) would signal this test's own process group: never let a bad read get there.
+    assert.ok(Number.isInteger(pid) && pid > 0, `a worker pid, got "${pid}"`);
     const exited = once(run.child, 'exit');
     run.child.kill('SIGKILL');
     // Not `done`: an orphan would hold the output pipes it shares with the command open.
