@@ -60,9 +60,9 @@ class SentBatch implements Batch {
     readonly id: number,
     readonly worker: WorkerRecord,
     segment: Segment,
-    n: number,
     readonly sentAt: number,
   ) {
+    const n = segment.inputs.length;
     this.job = segment.job;
     this.firstIndex = segment.firstIndex;
     this.indices = segment.indices;
@@ -108,14 +108,15 @@ export interface TaskTableEvents {
 export class TaskTable {
   /** Each active job's batches still on workers. */
   private readonly byJob = new Map<Job, Set<Batch>>();
+  /** Given-up tasks the last settleRun() saw end. */
+  private runGivenUp = 0;
 
   constructor(private readonly events: TaskTableEvents) {}
 
   /** Record a batch just sent to `worker`. */
   track(id: number, worker: WorkerRecord, segment: Segment): Batch {
     const { job } = segment;
-    const n = segment.inputs.length;
-    const batch = new SentBatch(id, worker, segment, n, performance.now());
+    const batch = new SentBatch(id, worker, segment, performance.now());
     worker.tasks.batches.set(id, batch);
     let batches = this.byJob.get(job);
     if (!batches) {
@@ -123,7 +124,7 @@ export class TaskTable {
       this.byJob.set(job, batches);
     }
     batches.add(batch);
-    worker.tasks.running += n;
+    worker.tasks.running += batch.running;
     return batch;
   }
 
@@ -162,9 +163,6 @@ export class TaskTable {
     this.ended(batch, settled + givenUp, givenUp);
   }
 
-  /** Given-up tasks the last settleRun() saw end. */
-  private runGivenUp = 0;
-
   /**
    * The loop of onFulfilledRun, a function of its own: V8 compiles this hot loop alone, and the
    * once-a-run counting around it (which may not have run often enough to have type feedback
@@ -178,7 +176,7 @@ export class TaskTable {
     from: number,
     to: number,
   ): number {
-    const { state, inputs, job, attempts, indices, firstIndex } = batch;
+    const { state, inputs, job, attempts } = batch;
     let settled = 0;
     let givenUp = 0;
     for (let i = from; i < to; i++) {
@@ -189,8 +187,12 @@ export class TaskTable {
       state[offset] = ENDED;
       if (was === RUNNING) {
         settled++;
-        const index = indices ? indices[offset]! : firstIndex + offset;
-        job.fulfilledOne(index, inputs[offset], values[i], runsOf(attempts, offset));
+        job.fulfilledOne(
+          indexOf(batch, offset),
+          inputs[offset],
+          values[i],
+          runsOf(attempts, offset),
+        );
       } else givenUp++;
       inputs[offset] = undefined;
     }
