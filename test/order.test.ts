@@ -19,6 +19,21 @@ describe('result order', () => {
     );
   });
 
+  it('map over a holey array (made with new Array(n)) gives every input, a hole as undefined', async () => {
+    const echo = new Pool(fixture('echo.js'), { workers: 2 });
+    try {
+      const inputs = new Array<unknown>(3000);
+      for (let i = 0; i < inputs.length; i++) if (i !== 1234) inputs[i] = { i };
+      const outputs = await echo.map(inputs);
+      assert.equal(outputs.length, inputs.length);
+      for (let i = 0; i < inputs.length; i++) {
+        assert.deepEqual(outputs[i], i === 1234 ? undefined : { i }, `output ${i}`);
+      }
+    } finally {
+      await echo.close();
+    }
+  });
+
   it('stream yields in completion order by default', async () => {
     // Input 0 cannot finish until the test has seen every other result.
     const shared = cells();

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { serialize } from 'node:v8';
+import { clonesSparse, packedSlice, packsSlices } from '../dist/protocol/dense-slice.js';
 import type { ResultsMessage, TaskFailure } from '../dist/protocol/messages.js';
 import { postResults, ResultWriter, readResults } from '../dist/protocol/results.js';
 import {
@@ -227,5 +229,54 @@ describe('sync-task cell and watchdog line', () => {
   it("the watchdog line's format is one expression the watchdog thread can run as source", () => {
     const format = new Function(`return ${formatWatchdogLine};`)() as typeof formatWatchdogLine;
     assert.equal(format(3, 4), formatWatchdogLine(3, 4));
+  });
+});
+
+describe('input slices', () => {
+  /** The tag V8's serializer gives an array: 'A' dense, 'a' sparse (slot by slot). */
+  const arrayTag = (array: unknown[]) => String.fromCharCode(serialize(array)[2]!);
+
+  /** [1, <hole>, 3] */
+  function withHole(): unknown[] {
+    const array: unknown[] = [1];
+    array[2] = 3;
+    return array;
+  }
+
+  function filled(n: number): unknown[] {
+    const array = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) array[i] = { i };
+    return array;
+  }
+
+  it('tells the arrays that clone slot by slot from those that clone dense', () => {
+    assert.equal(clonesSparse(filled(4)), true);
+    assert.equal(clonesSparse(new Array(4).fill(0)), true);
+    assert.equal(clonesSparse(withHole()), true);
+    const pushed: unknown[] = [];
+    for (let i = 0; i < 4; i++) pushed.push({ i });
+    assert.equal(clonesSparse(pushed), false);
+    assert.equal(clonesSparse([1, 2, 3]), false);
+    assert.equal(clonesSparse(filled(4).map((x) => x)), false);
+    assert.equal(clonesSparse(JSON.parse('[1, 2, 3]') as unknown[]), false);
+    assert.equal(clonesSparse([]), false);
+  });
+
+  it('probes only arrays long enough for packing to pay', () => {
+    assert.equal(packsSlices(filled(1000)), true);
+    assert.equal(packsSlices(filled(3)), false);
+    assert.equal(packsSlices(Array.from({ length: 1000 }, (_, i) => i)), false);
+  });
+
+  it("copies a holey array's slice packed, a hole as undefined", () => {
+    const holey = filled(6);
+    assert.equal(arrayTag(holey.slice(1, 5)), 'a');
+    const slice = packedSlice(holey, 1, 5);
+    assert.equal(arrayTag(slice), 'A');
+    assert.deepEqual(slice, holey.slice(1, 5));
+    const holeSlice = packedSlice(withHole(), 0, 3);
+    assert.equal(arrayTag(holeSlice), 'A');
+    assert.deepEqual(holeSlice, [1, undefined, 3]);
+    assert.deepEqual(packedSlice(holey, 2, 2), []);
   });
 });

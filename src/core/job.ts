@@ -5,6 +5,7 @@
  * thousands of jobs at once (one per `run()`): a job holds no closure of its own, and tells its
  * owner (the engine) through one object shared by all its jobs.
  */
+import { packedSlice, packsSlices } from '../protocol/dense-slice.js';
 import type { Inputs } from '../types.js';
 import type { JobEntry } from './jobs.js';
 
@@ -76,6 +77,8 @@ export class Job {
   private readonly pacedByConsumer: boolean;
   /** Arrays are read by index: no iterator result object per input on the hot path. */
   private readonly array: readonly unknown[] | undefined;
+  /** The array's slices would clone as sparse ones: they are copied packed (dense-slice.ts). */
+  private readonly packSlices: boolean = false;
   private readonly sync: Iterator<unknown> | undefined;
   private readonly async: AsyncIterator<unknown> | undefined;
   private exhausted = false;
@@ -96,6 +99,7 @@ export class Job {
     this.buffer = Array.isArray(inputs) ? NO_BUFFER : [];
     if (Array.isArray(inputs)) {
       this.array = inputs;
+      this.packSlices = packsSlices(inputs);
     } else if (typeof (inputs as Iterable<unknown>)?.[Symbol.iterator] === 'function') {
       this.sync = (inputs as Iterable<unknown>)[Symbol.iterator]();
     } else if (typeof (inputs as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function') {
@@ -154,7 +158,11 @@ export class Job {
       const array = this.array;
       const end = Math.min(array.length, this.pulled + n);
       // One copy of the run, not a push per input.
-      if (end > this.pulled) out = array.slice(this.pulled, end);
+      if (end > this.pulled) {
+        out = this.packSlices
+          ? packedSlice(array, this.pulled, end)
+          : array.slice(this.pulled, end);
+      }
       taken = end - this.pulled;
       this.pulled = end;
       if (end === array.length) {
