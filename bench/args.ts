@@ -6,7 +6,7 @@ import {
   DEFAULT_CONTESTANTS,
   isContestantName,
 } from './contestants/index.ts';
-import { VARIANTS, type VariantName } from './workload.js';
+import { type InputShape, VARIANTS, type VariantName } from './workload.js';
 
 export interface BenchArgs {
   readonly runs: number;
@@ -14,6 +14,8 @@ export interface BenchArgs {
   readonly contestants: ContestantName[];
   readonly workers: number;
   readonly quick: boolean;
+  /** How the input array is made (see makeInputs). */
+  readonly inputs: InputShape;
 }
 
 const VARIANT_NAMES = Object.keys(VARIANTS) as VariantName[];
@@ -38,7 +40,10 @@ function positiveInt(raw: string | undefined, fallback: number, flag: string): n
   return n;
 }
 
-/** Parses run.ts's flags: --runs N --variants a,b --contestants a,b --workers P --quick. */
+/**
+ * Parses run.ts's flags: --runs N --variants a,b --contestants a,b --workers P --quick
+ * --inputs holey|packed.
+ */
 export function parseBenchArgs(argv: string[]): BenchArgs {
   const { values } = parseArgs({
     args: argv,
@@ -48,6 +53,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       contestants: { type: 'string' },
       workers: { type: 'string' },
       quick: { type: 'boolean', default: false },
+      inputs: { type: 'string', default: 'holey' },
     },
   });
   const contestants = list(
@@ -63,5 +69,11 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     contestants: contestants.includes('one-loop') ? contestants : ['one-loop', ...contestants],
     workers: positiveInt(values.workers, availableParallelism(), '--workers'),
     quick: values.quick ?? false,
+    inputs: inputShape(values.inputs),
   };
+}
+
+function inputShape(raw: string | undefined): InputShape {
+  if (raw === undefined || raw === 'holey' || raw === 'packed') return raw ?? 'holey';
+  throw new Error(`--inputs must be holey or packed, not '${raw}'`);
 }

@@ -1,6 +1,6 @@
 // Runs ONE contestant on ONE variant in this fresh process and prints one JSON line, so JIT state,
 // GC pressure and threads never leak between contestants.
-// Usage: node --import tsx bench/child.ts <contestant> <variant> <count> <workers>
+// Usage: node --import tsx bench/child.ts <contestant> <variant> <count> <workers> [holey|packed]
 import { performance } from 'node:perf_hooks';
 import { checksum } from './checksum.ts';
 import { CONTESTANTS, isContestantName } from './contestants/index.ts';
@@ -26,13 +26,15 @@ export interface ChildResult {
 }
 
 async function main(): Promise<void> {
-  const [name = '', variant = '', countArg = '', workersArg = ''] = process.argv.slice(2);
+  const [name = '', variant = '', countArg = '', workersArg = '', shape = 'holey'] =
+    process.argv.slice(2);
   if (!isContestantName(name)) throw new Error(`unknown contestant '${name}'`);
   const count = Number(countArg);
   const workers = Number(workersArg);
   const { create } = await CONTESTANTS[name]();
   const contestant = create();
-  const inputs = makeInputs(variant as VariantName, count);
+  if (shape !== 'holey' && shape !== 'packed') throw new Error(`unknown input shape '${shape}'`);
+  const inputs = makeInputs(variant as VariantName, count, shape);
 
   await contestant.start({ workers, taskCount: count });
   const cpu0 = cpuNow();

@@ -1,6 +1,6 @@
 // The benchmark: every contestant x variant x run, each in a fresh child process.
 // Usage: node --import tsx bench/run.ts [--runs N] [--variants a,b] [--contestants a,b]
-//        [--workers P] [--quick]
+//        [--workers P] [--quick] [--inputs holey|packed]
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { parseBenchArgs } from './args.ts';
@@ -49,6 +49,7 @@ async function main(): Promise<void> {
           variant,
           count,
           workers: args.workers,
+          inputs: args.inputs,
           timeoutMs: CHILD_TIMEOUT_MS,
         });
         const byContestant = outcomes.get(variant)!;
@@ -78,7 +79,10 @@ async function main(): Promise<void> {
     `- Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, ` +
       `${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${process.platform}/${process.arch}`,
     `- Node ${process.version}; P = ${args.workers} workers; ${args.runs} runs (medians)` +
-      `${args.quick ? '; **quick** (1/10 of the tasks)' : ''}`,
+      `${args.quick ? '; **quick** (1/10 of the tasks)' : ''}; input array ${args.inputs}` +
+      (args.inputs === 'holey'
+        ? ' (`new Array(n)` filled: polyloop sends its slices packed)'
+        : ' (pushed)'),
     `- polyloop options: \`${describe(polyloopOptions)}\` (+ workers)`,
     `- Calibration (CPU time, median of one per run): ${cal.nsPerInt.toFixed(3)} ns per summed ` +
       `integer; a tiny task called alone (${range('tiny')} integers) costs ` +

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ChildResult } from './child.ts';
+import type { InputShape } from './workload.js';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 
@@ -11,12 +12,13 @@ export interface ChildJob {
   readonly variant: string;
   readonly count: number;
   readonly workers: number;
+  readonly inputs: InputShape;
   readonly timeoutMs: number;
 }
 
 /** Runs child.ts in a fresh Node process; never rejects, a failure comes back as `ok: false`. */
 export function runChild(job: ChildJob): Promise<ChildOutcome> {
-  const args = [job.contestant, job.variant, String(job.count), String(job.workers)];
+  const args = [job.contestant, job.variant, String(job.count), String(job.workers), job.inputs];
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

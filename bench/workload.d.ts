@@ -30,4 +30,10 @@ export declare function taskParams(input: TaskInput): { sleepMs: number; n: numb
 export declare function spin(n: number, seed: number): number;
 export declare function sumAtOnce(n: number, seed: number): Promise<number>;
 export declare function crawl(input: TaskInput): Promise<number>;
-export declare function makeInputs(v: TaskInput['v'], count: number): TaskInput[];
+/** 'holey': `new Array(count)` filled (the default); 'packed': pushed. */
+export type InputShape = 'holey' | 'packed';
+export declare function makeInputs(
+  v: TaskInput['v'],
+  count: number,
+  shape?: InputShape,
+): TaskInput[];
