@@ -1,6 +1,7 @@
 // Runs ONE contestant on ONE variant in this fresh process and prints one JSON line, so JIT state,
 // GC pressure and threads never leak between contestants.
 // Usage: node --import tsx bench/child.ts <contestant> <variant> <count> <workers> [holey|packed]
+import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { checksum } from './checksum.ts';
 import { CONTESTANTS, isContestantName } from './contestants/index.ts';
@@ -37,11 +38,13 @@ async function main(): Promise<void> {
   const inputs = makeInputs(variant as VariantName, count, shape);
 
   await contestant.start({ workers, taskCount: count });
+  perfControl('enable');
   const cpu0 = cpuNow();
   const t0 = performance.now();
   const outputs = await contestant.run(inputs);
   const ms = performance.now() - t0;
   const cpu1 = cpuNow();
+  perfControl('disable');
 
   // Only child processes alive at both ends count: a process backend's workers are.
   let childrenMs = 0;
@@ -64,6 +67,15 @@ async function main(): Promise<void> {
 }
 
 const onLinux = process.platform === 'linux';
+
+/**
+ * With BENCH_PERF_CTL set to `perf record --control fifo:PATH -D -1`'s fifo, Linux perf samples
+ * the timed run only (see bench/README.md).
+ */
+function perfControl(command: 'enable' | 'disable'): void {
+  const fifo = process.env.BENCH_PERF_CTL;
+  if (fifo) writeFileSync(fifo, `${command}\n`);
+}
 
 /** This process's CPU in µs (all threads), its main thread's and its child processes' in ms. */
 function cpuNow() {
