@@ -34,6 +34,23 @@ describe('result order', () => {
     }
   });
 
+  it('flat objects (sent as columns) and others in one map arrive as a clone makes them', async () => {
+    const echo = new Pool(fixture('echo.js'), { workers: 2 });
+    try {
+      const inputs = Array.from({ length: 3000 }, (_, i): unknown => {
+        if (i === 2500) return { i, nested: { deep: [i] } };
+        if (i === 2600) return JSON.parse(`{"i": ${i}, "__proto__": "own"}`);
+        return { i, name: `n${i}`, none: null, big: BigInt(i), zero: i === 7 ? -0 : 0 };
+      });
+      const outputs = await echo.map(inputs);
+      assert.deepEqual(outputs, structuredClone(inputs));
+      assert.ok(Object.is((outputs[7] as { zero: number }).zero, -0));
+      assert.ok(Object.hasOwn(outputs[2600] as object, '__proto__'));
+    } finally {
+      await echo.close();
+    }
+  });
+
   it('stream yields in completion order by default', async () => {
     // Input 0 cannot finish until the test has seen every other result.
     const shared = cells();

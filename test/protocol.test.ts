@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { serialize } from 'node:v8';
+import { type Columns, fromColumns, toColumns } from '../dist/protocol/columns.js';
 import { clonesSparse, packedSlice, packsSlices } from '../dist/protocol/dense-slice.js';
 import type { ResultsMessage, TaskFailure } from '../dist/protocol/messages.js';
 import { postResults, ResultWriter, readResults } from '../dist/protocol/results.js';
@@ -116,6 +117,24 @@ describe('results codec', () => {
     assert.equal(writer.size, 0);
     writer.fulfilled(7, 6, 'c');
     assert.deepEqual(writer.take().okBatches, [7, 1]);
+  });
+
+  it('sends flat object values as columns, cloned, and reads them back as objects', () => {
+    const writer = new ResultWriter();
+    for (let offset = 0; offset < 10; offset++) {
+      writer.fulfilled(3, offset, { offset, label: `v${offset}`, none: null });
+    }
+    const message = structuredClone(writer.take());
+    assert.equal(Array.isArray(message.values), false);
+    assert.deepEqual(
+      readAll(message, [3]),
+      Array.from({ length: 10 }, (_, offset) => [
+        'batch 3',
+        offset,
+        'ok',
+        { offset, label: `v${offset}`, none: null },
+      ]),
+    );
   });
 
   it('skips the tasks of batches the reader no longer knows', () => {
@@ -278,5 +297,116 @@ describe('input slices', () => {
     assert.equal(arrayTag(holeSlice), 'A');
     assert.deepEqual(holeSlice, [1, undefined, 3]);
     assert.deepEqual(packedSlice(holey, 2, 2), []);
+  });
+});
+
+describe('flat objects as columns', () => {
+  /** What the worker gets: through columns when they apply, through a clone otherwise. */
+  function travel(values: unknown[]): { columns: boolean; values: unknown[] } {
+    const columns = toColumns(values);
+    const wire = structuredClone(columns ?? values);
+    return {
+      columns: columns !== undefined,
+      values: Array.isArray(wire) ? wire : fromColumns(wire as Columns),
+    };
+  }
+
+  function rows<T>(n: number, row: (i: number) => T): T[] {
+    return Array.from({ length: n }, (_, i) => row(i));
+  }
+
+  it('rebuilds flat objects as a clone would: keys in order, every primitive kept', () => {
+    const values = rows(20, (i) => ({
+      i,
+      name: `n${i}`,
+      ok: i % 2 === 0,
+      none: null,
+      missing: undefined,
+      big: BigInt(i) * 10n ** 20n,
+      odd: [Number.NaN, -0, Number.POSITIVE_INFINITY, 1.5][i % 4],
+      10: 'an index key',
+    }));
+    const { columns, values: got } = travel(values);
+    assert.equal(columns, true);
+    assert.deepEqual(got, structuredClone(values));
+    for (const [i, value] of got.entries()) {
+      assert.equal(Object.getPrototypeOf(value), Object.prototype);
+      assert.deepEqual(Object.keys(value as object), Object.keys(values[i] as object));
+      assert.ok(Object.hasOwn(value as object, 'missing'));
+    }
+    assert.ok(Object.is((got[1] as { odd: number }).odd, -0));
+  });
+
+  it('leaves alone what columns would change', () => {
+    const flat = (i: number) => ({ i, s: 'x' });
+    const cases: Record<string, unknown[]> = {
+      'too short': rows(7, flat),
+      'a nested object': rows(10, (i) => (i === 9 ? { i, s: { deep: true } } : flat(i))),
+      'an array input': rows(10, (i) => (i === 3 ? [i, 'x'] : flat(i))),
+      'a key missing': rows(10, (i) => (i === 5 ? { i } : flat(i))),
+      'a key extra': rows(10, (i) => (i === 5 ? { ...flat(i), extra: 1 } : flat(i))),
+      'keys in another order': rows(10, (i) => (i === 5 ? { s: 'x', i } : flat(i))),
+      'a class instance': rows(10, (i) =>
+        i === 5
+          ? new (class Row {
+              i = i;
+              s = 'x';
+            })()
+          : flat(i),
+      ),
+      'no prototype': rows(10, (i) => Object.assign(Object.create(null), flat(i))),
+      'a function value': rows(10, (i) => ({ i, s: i === 2 ? () => i : 'x' })),
+      'a __proto__ key': rows(10, (i) => JSON.parse(`{"i": ${i}, "__proto__": 1}`)),
+      'seventeen keys': rows(10, () => Object.fromEntries(rows(17, (k) => [`k${k}`, k] as const))),
+      primitives: rows(10, (i) => i),
+    };
+    for (const [name, values] of Object.entries(cases)) {
+      assert.equal(toColumns(values), undefined, name);
+    }
+    // What goes as it is still arrives as a clone makes it (a symbol would not clone at all).
+    assert.equal(toColumns(rows(10, (i) => ({ i, s: i === 4 ? Symbol('s') : 'x' }))), undefined);
+    const proto = travel(cases['a __proto__ key']!).values[0] as object;
+    assert.ok(Object.hasOwn(proto, '__proto__'));
+    assert.equal(Object.getPrototypeOf(proto), Object.prototype);
+  });
+
+  it('sixteen keys still go as columns, and stay fast objects', () => {
+    const values = rows(10, (i) => Object.fromEntries(rows(16, (k) => [`k${k}`, k + i] as const)));
+    const { columns, values: got } = travel(values);
+    assert.equal(columns, true);
+    assert.deepEqual(got, values);
+  });
+
+  it('an enumerable property on Object.prototype turns columns off', () => {
+    const values = rows(10, (i) => ({ i }));
+    Object.defineProperty(Object.prototype, 'polluted', {
+      value: 1,
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
+    try {
+      assert.equal(toColumns(values), undefined);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted;
+    }
+    assert.notEqual(toColumns(values), undefined);
+  });
+
+  it("reads a getter's value, as a clone does", () => {
+    let reads = 0;
+    const values = rows(10, (i) => ({
+      get i() {
+        reads++;
+        return i;
+      },
+    }));
+    const { columns, values: got } = travel(values);
+    assert.equal(columns, true);
+    assert.equal(reads, 10);
+    assert.deepEqual(
+      got,
+      rows(10, (i) => ({ i })),
+    );
   });
 });

@@ -13,7 +13,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { StartWorker, WorkerEvents } from '../../dist/backends/worker-handle.js';
-import type { MainToChannel, ResultsMessage } from '../../dist/protocol/messages.js';
+import type { MainToChannel, ResultsMessage, WireValues } from '../../dist/protocol/messages.js';
 import { type Design, measureRounds, report } from './rounds.ts';
 
 const { values: flags } = parseArgs({
@@ -33,15 +33,22 @@ const FLUSH = 256;
 type Input = { i: number };
 const inputs = (): Input[] => Array.from({ length: TASKS }, (_, i) => ({ i }));
 
+/** Each input's `i`, read as a worker would get it (objects, or columns: no rebuilding here). */
+function ids(inputs: WireValues): unknown[] {
+  if (Array.isArray(inputs)) return inputs.map((input) => (input as Input).i);
+  return inputs.columns[inputs.keys.indexOf('i')]!;
+}
+
 /** A worker's answer to a 'run' of `inputs` as batch `batch`: each task's value is its `i`. */
-function answer(batch: number, inputs: unknown[], post: (message: ResultsMessage) => void): void {
-  for (let first = 0; first < inputs.length; first += FLUSH) {
-    const n = Math.min(FLUSH, inputs.length - first);
+function answer(batch: number, inputs: WireValues, post: (message: ResultsMessage) => void): void {
+  const all = ids(inputs);
+  for (let first = 0; first < all.length; first += FLUSH) {
+    const n = Math.min(FLUSH, all.length - first);
     const okOffsets = new Int32Array(n);
     const values = new Array<unknown>(n);
     for (let k = 0; k < n; k++) {
       okOffsets[k] = first + k;
-      values[k] = (inputs[first + k] as Input).i;
+      values[k] = all[first + k];
     }
     post({ type: 'results', okBatches: [batch, n], okOffsets, values, failures: [] });
   }
@@ -56,7 +63,7 @@ const standIn: StartWorker = (_init, events: WorkerEvents) => {
       resolve();
     };
   });
-  const run = (batch: number, inputs: unknown[]) =>
+  const run = (batch: number, inputs: WireValues) =>
     setImmediate(() => answer(batch, inputs, events.message));
   setImmediate(() => events.message({ type: 'ready' }));
   return {
@@ -112,7 +119,9 @@ function startFloor(): (all: Input[]) => Promise<unknown[]> {
       const out = new Array<unknown>(all.length);
       let settled = 0;
       const onResults = (message: ResultsMessage) => {
-        const { okBatches, okOffsets, values } = message;
+        const { okBatches, okOffsets } = message;
+        // answer() posts numbers: a plain list, never columns.
+        const values = message.values as unknown[];
         const first = okBatches[0]!;
         for (let k = 0; k < values.length; k++) out[first + okOffsets[k]!] = values[k];
         settled += values.length;

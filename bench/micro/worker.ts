@@ -76,7 +76,9 @@ async function startRuntime(dist: URL): Promise<(all: Input[]) => Promise<unknow
       };
       onPost = (message) => {
         if (message.type !== 'results') return;
-        const { okBatches, okOffsets, values } = message;
+        const { okBatches, okOffsets } = message;
+        // The task returns numbers: a plain list, never columns.
+        const values = message.values as unknown[];
         let k = 0;
         for (let r = 0; r < okBatches.length; r += 2) {
           const first = firsts[okBatches[r]!]!;

@@ -7,9 +7,12 @@
  */
 import { epochNow } from '../epoch-now.js';
 import { DataCloneError } from '../errors.js';
+import { COLUMNS_MIN_LENGTH, toColumns } from '../protocol/columns.js';
+import type { WireValues } from '../protocol/messages.js';
 import { type Attempts, NO_ATTEMPTS } from './attempts.js';
 import type { CrashRecovery } from './crash-recovery.js';
 import { deal } from './dealing.js';
+import type { Job } from './job.js';
 import type { Jobs } from './jobs.js';
 import type { QueueProbe } from './queue-probe.js';
 import { indexOf, type Segment, type TaskTable } from './task-table.js';
@@ -32,6 +35,8 @@ export class Dispatcher {
   private microtaskQueued = false;
   /** The pool window as of the last turn: jobs that waited for room look again once it grows. */
   private lastPoolWindow = 0;
+  /** Jobs whose inputs once were not flat objects: their batches go as they are, untried. */
+  private readonly notFlat = new WeakSet<Job>();
 
   constructor(
     private readonly workers: Workers,
@@ -181,7 +186,7 @@ export class Dispatcher {
     const first = this.nextBatchId;
     this.nextBatchId += live.length;
     const batches = live.map((_, i) => first + i);
-    const inputs = live.map((segment) => segment.inputs);
+    const inputs = live.map((segment) => this.wire(segment));
     try {
       worker.handle.send({ type: 'runs', batches, inputs, sentAt: epochNow() });
     } catch {
@@ -237,8 +242,8 @@ export class Dispatcher {
     try {
       worker.handle.send(
         hasSuspects(segment)
-          ? { type: 'run', batch: id, inputs, sentAt: epochNow(), track: true }
-          : { type: 'run', batch: id, inputs, sentAt: epochNow() },
+          ? { type: 'run', batch: id, inputs: this.wire(segment), sentAt: epochNow(), track: true }
+          : { type: 'run', batch: id, inputs: this.wire(segment), sentAt: epochNow() },
       );
     } catch {
       if (!worker.handle.connected) {
@@ -279,6 +284,16 @@ export class Dispatcher {
         attempts: retried,
       });
     }
+  }
+
+  /** A segment's inputs as they travel: as columns when they are flat objects (columns.ts). */
+  private wire(segment: Segment): WireValues {
+    const { job, inputs } = segment;
+    if (inputs.length < COLUMNS_MIN_LENGTH || this.notFlat.has(job)) return inputs;
+    const columns = toColumns(inputs);
+    if (columns) return columns;
+    this.notFlat.add(job);
+    return inputs;
   }
 
   private track(id: number, worker: WorkerRecord, segment: Segment): void {

@@ -2,6 +2,7 @@
  * The main <-> worker protocol. Tasks and results travel in batches: one message carries many
  * tasks, so the main thread's cost per task stays a small fraction of a message.
  */
+import type { Columns } from './columns.js';
 import type { SerializedError } from './serialize-error.js';
 
 /** Sent once, as workerData (thread) or the first message (process). */
@@ -15,6 +16,9 @@ export interface WorkerInit {
   readonly syncTask: Int32Array | undefined;
 }
 
+/** Inputs or values as they travel: as they are, or as columns when they are flat objects. */
+export type WireValues = unknown[] | Columns;
+
 /**
  * Tasks are addressed as (batch id, offset in the batch): the main thread tracks batches, not
  * tasks, so its bookkeeping per task is a few array slots rather than an object and a map entry.
@@ -27,7 +31,7 @@ export type MainToWorker =
   | {
       readonly type: 'run';
       readonly batch: number;
-      readonly inputs: unknown[];
+      readonly inputs: WireValues;
       readonly sentAt: number;
       readonly track?: boolean;
     }
@@ -49,7 +53,7 @@ export type MainToWorker =
 export interface RunBundle {
   readonly type: 'runs';
   readonly batches: number[];
-  readonly inputs: unknown[][];
+  readonly inputs: WireValues[];
   readonly sentAt: number;
 }
 
@@ -82,7 +86,7 @@ export interface ResultsMessage {
   /** Tasks that fulfilled: [batch, count, batch, count, ...]. */
   readonly okBatches: number[];
   readonly okOffsets: Int32Array;
-  readonly values: unknown[];
+  readonly values: WireValues;
   /** Tasks that threw, or whose value could not be cloned. */
   readonly failures: TaskFailure[];
 }

@@ -3,9 +3,10 @@
  * sends what `take()` returns; the pool hands each message to `readResults`. Results cost no
  * object per task on either side: fulfilled tasks are runs of offsets within a batch
  * (`okBatches` is [batch, count, batch, count, ...], the next `count` entries of `okOffsets` are
- * offsets in that batch, `values` their values position by position); failures are rare and
- * carry one object each.
+ * offsets in that batch, `values` their values position by position, as columns when they are
+ * flat objects: see columns.ts); failures are rare and carry one object each.
  */
+import { fromColumns, toColumns } from './columns.js';
 import type { ResultsMessage, TaskFailure } from './messages.js';
 import { type SerializedError, serializeError } from './serialize-error.js';
 
@@ -55,13 +56,14 @@ export class ResultWriter {
   /** The message to send, and an empty writer. */
   take(): ResultsMessage {
     const n = this.ok;
+    const values = this.values.slice(0, n);
     const message: ResultsMessage = {
       type: 'results',
       okBatches: this.okBatches,
       // Offsets travel as raw bytes: cloning a typed array is a copy, a plain array costs a
       // tagged write and read per number.
       okOffsets: this.okOffsets.slice(0, n),
-      values: this.values.slice(0, n),
+      values: toColumns(values) ?? values,
       failures: this.failures,
     };
     // Let go of the values sent: they may be big, and the next message may be smaller.
@@ -94,7 +96,9 @@ export function postResults(
 
 function postOneByOne(message: ResultsMessage, post: (message: ResultsMessage) => void): void {
   const failures = [...message.failures];
-  const { okBatches, okOffsets, values } = message;
+  const { okBatches, okOffsets } = message;
+  // Columns hold primitives only, which always clone: what failed is in a plain list.
+  const values = Array.isArray(message.values) ? message.values : fromColumns(message.values);
   let i = 0;
   for (let run = 0; run < okBatches.length; run += 2) {
     const batch = okBatches[run]!;
@@ -146,7 +150,8 @@ export function readResults<Batch>(
     error: SerializedError,
   ) => void,
 ): void {
-  const { okBatches, okOffsets, values, failures } = message;
+  const { okBatches, okOffsets, failures } = message;
+  const values = Array.isArray(message.values) ? message.values : fromColumns(message.values);
   let from = 0;
   for (let run = 0; run < okBatches.length; run += 2) {
     const batch = batches.get(okBatches[run]!);

@@ -4,6 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { epochNow } from '../epoch-now.js';
+import { fromColumns } from '../protocol/columns.js';
 import type { MainToWorker, WorkerInit } from '../protocol/messages.js';
 import { postResults, ResultWriter } from '../protocol/results.js';
 import { serializeError } from '../protocol/serialize-error.js';
@@ -90,7 +91,12 @@ export class WorkerRuntime {
   private onMessage(message: MainToWorker): void {
     switch (message.type) {
       case 'run':
-        this.runBatch(message.batch, message.inputs, message.sentAt, message.track === true);
+        this.runBatch(
+          message.batch,
+          Array.isArray(message.inputs) ? message.inputs : fromColumns(message.inputs),
+          message.sentAt,
+          message.track === true,
+        );
         break;
       case 'abort': {
         const batch = this.batches.get(message.batch);
