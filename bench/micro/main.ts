@@ -6,12 +6,15 @@
  * get the same answers, and nothing is cloned: what is left is what the engine spends per task.
  * Rounds alternate in one process after a warm-up.
  *
- * `--dist DIR` measures another build (its `dist/`); `--json` prints one line for compare.ts.
+ * `--dist DIR` measures another build (its `dist/`); `--json` prints one line for compare.ts;
+ * `--clone` puts what each side sends through V8's serializer and back (see travel()).
  *
  * Usage: node --import tsx bench/micro/main.ts [--tasks 200000] [--rounds 7] [--dist DIR] [--json]
+ *        [--clone]
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { deserialize, serialize } from 'node:v8';
 import type { StartWorker, WorkerEvents } from '../../dist/backends/worker-handle.js';
 import type { MainToChannel, ResultsMessage, WireValues } from '../../dist/protocol/messages.js';
 import { type Design, measureRounds, report } from './rounds.ts';
@@ -22,6 +25,7 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '7' },
     dist: { type: 'string' },
     json: { type: 'boolean', default: false },
+    clone: { type: 'boolean', default: false },
   },
 });
 const DIST = flags.dist ? pathToFileURL(`${flags.dist}/`) : new URL('../../dist/', import.meta.url);
@@ -32,6 +36,14 @@ const FLUSH = 256;
 
 type Input = { i: number };
 const inputs = (): Input[] => Array.from({ length: TASKS }, (_, i) => ({ i }));
+
+/**
+ * With --clone, what a stand-in is sent goes through V8's serializer and back, as postMessage
+ * would take it (both halves on this thread): the engine's columns against the floor's objects.
+ */
+function travel<T>(inputs: T): T {
+  return flags.clone ? (deserialize(serialize(inputs)) as T) : inputs;
+}
 
 /** Each input's `i`, read as a worker would get it (objects, or columns: no rebuilding here). */
 function ids(inputs: WireValues): unknown[] {
@@ -64,7 +76,7 @@ const standIn: StartWorker = (_init, events: WorkerEvents) => {
     };
   });
   const run = (batch: number, inputs: WireValues) =>
-    setImmediate(() => answer(batch, inputs, events.message));
+    setImmediate(() => answer(batch, travel(inputs), events.message));
   setImmediate(() => events.message({ type: 'ready' }));
   return {
     pid: undefined,
@@ -129,7 +141,7 @@ function startFloor(): (all: Input[]) => Promise<unknown[]> {
       };
       for (let first = 0; first < all.length; first += 256) {
         const slice = all.slice(first, first + 256);
-        setImmediate(() => answer(first, slice, onResults));
+        setImmediate(() => answer(first, travel(slice), onResults));
       }
     });
 }
