@@ -51,6 +51,35 @@ describe('result order', () => {
     }
   });
 
+  it('a flat input whose getter throws fails alone with DataCloneError', async () => {
+    const echo = new Pool(fixture('echo.js'), { workers: 2 });
+    try {
+      const inputs = Array.from({ length: 100 }, (_, i): unknown =>
+        i === 42
+          ? {
+              get i(): number {
+                throw new Error('getter');
+              },
+            }
+          : { i },
+      );
+      const results = [];
+      for await (const result of echo.stream(inputs, { ordered: true })) results.push(result);
+      assert.equal(results.length, 100);
+      for (const result of results) {
+        if (result.index === 42) {
+          assert.equal(result.ok, false);
+          assert.equal((result.error as { code?: string }).code, 'ERR_POLYLOOP_DATA_CLONE');
+        } else {
+          assert.equal(result.ok, true);
+          assert.deepEqual(result.ok && result.value, { i: result.index });
+        }
+      }
+    } finally {
+      await echo.close();
+    }
+  });
+
   it('stream yields in completion order by default', async () => {
     // Input 0 cannot finish until the test has seen every other result.
     const shared = cells();

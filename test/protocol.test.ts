@@ -213,6 +213,30 @@ describe('results codec', () => {
     assert.equal(read[0]![3], 'fine');
     assert.match(String(read[3]![3]), /could not be cloned/);
   });
+
+  it('a flat value whose getter throws fails alone, the batch not sent as columns', () => {
+    const writer = new ResultWriter();
+    for (let offset = 0; offset < 10; offset++) {
+      const value =
+        offset === 3
+          ? {
+              get n(): number {
+                throw new Error('getter');
+              },
+            }
+          : { n: offset };
+      writer.fulfilled(6, offset, value);
+    }
+    const sent: ResultsMessage[] = [];
+    postResults(writer.take(), (message) => sent.push(structuredClone(message)));
+    const read = sent.flatMap((message) => readAll(message, [6]));
+    assert.deepEqual(
+      read.map(([, offset, outcome]) => [offset, outcome]),
+      [0, 1, 2, 4, 5, 6, 7, 8, 9]
+        .map((offset) => [offset, 'ok'])
+        .concat([[3, 'output-not-cloneable']]),
+    );
+  });
 });
 
 describe('sync-task cell and watchdog line', () => {

@@ -32,8 +32,20 @@ const MAX_KEYS = 16;
 const objectPrototype = Object.prototype;
 const empty = {};
 
-/** `values` as columns, or undefined when they are not all flat objects with the same keys. */
+/**
+ * `values` as columns, or undefined when they are not all flat objects with the same keys. Never
+ * throws: a getter that throws leaves the batch as it is, for the clone to fail it in its place
+ * (that one input or value only).
+ */
 export function toColumns(values: readonly unknown[]): Columns | undefined {
+  try {
+    return columnsOf(values);
+  } catch {
+    return undefined;
+  }
+}
+
+function columnsOf(values: readonly unknown[]): Columns | undefined {
   const length = values.length;
   if (length < COLUMNS_MIN_LENGTH) return undefined;
   // An enumerable property added to Object.prototype would show in for-in as a key of every
