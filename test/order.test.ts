@@ -51,6 +51,17 @@ describe('result order', () => {
     }
   });
 
+  it('flat objects reach a worker whose Object.prototype is frozen, keys like constructor too', async () => {
+    const frozen = new Pool(fixture('frozen-prototype.js'), { workers: 1 });
+    try {
+      const inputs = Array.from({ length: 64 }, (_, i) => ({ id: i, constructor: 'Ferrari' }));
+      assert.deepEqual(await frozen.map(inputs), inputs);
+      assert.equal(frozen.stats().workers[0]?.id, 0, 'the worker never crashed');
+    } finally {
+      await frozen.close();
+    }
+  });
+
   it('a flat input whose getter throws fails alone with DataCloneError', async () => {
     const echo = new Pool(fixture('echo.js'), { workers: 2 });
     try {

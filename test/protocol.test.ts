@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { serialize } from 'node:v8';
 import { type Columns, fromColumns, toColumns } from '../dist/protocol/columns.js';
@@ -308,6 +309,8 @@ describe('input slices', () => {
   it('probes only arrays long enough for packing to pay', () => {
     assert.equal(packsSlices(filled(1000)), true);
     assert.equal(packsSlices(filled(3)), false);
+    // A Proxy's slice asks `has` before `get`: its slices go as slice() makes them.
+    assert.equal(packsSlices(new Proxy(filled(1000), {})), false);
     assert.equal(packsSlices(Array.from({ length: 1000 }, (_, i) => i)), false);
   });
 
@@ -383,6 +386,21 @@ describe('flat objects as columns', () => {
       'a __proto__ key': rows(10, (i) => JSON.parse(`{"i": ${i}, "__proto__": 1}`)),
       'seventeen keys': rows(10, () => Object.fromEntries(rows(17, (k) => [`k${k}`, k] as const))),
       primitives: rows(10, (i) => i),
+      'a Proxy': rows(10, (i) => (i === 5 ? new Proxy(flat(i), {}) : flat(i))),
+      'an arguments object': rows(10, (i) => {
+        if (i !== 5) return flat(i);
+        return (function (this: unknown) {
+          // biome-ignore lint/complexity/noArguments: an exotic object with Object.prototype
+          return arguments;
+        })();
+      }),
+      'a Date under Object.prototype': rows(10, (i) =>
+        i === 5 ? Object.setPrototypeOf(new Date(), Object.prototype) : flat(i),
+      ),
+      'one object twice in a row': (() => {
+        const shared = flat(0);
+        return rows(10, (i) => (i === 4 || i === 5 ? shared : flat(i)));
+      })(),
     };
     for (const [name, values] of Object.entries(cases)) {
       assert.equal(toColumns(values), undefined, name);
@@ -415,6 +433,33 @@ describe('flat objects as columns', () => {
       delete (Object.prototype as Record<string, unknown>).polluted;
     }
     assert.notEqual(toColumns(values), undefined);
+  });
+
+  it('defines the keys Object.prototype holds, even frozen or with a setter', () => {
+    // In a child process: freezing this process's Object.prototype would break the test runner.
+    const columnsUrl = new URL('../dist/protocol/columns.js', import.meta.url).href;
+    const script = `
+      import { fromColumns } from ${JSON.stringify(columnsUrl)};
+      let setterCalls = 0;
+      Object.defineProperty(Object.prototype, 'id', { set() { setterCalls++; }, get() { return 'proto'; } });
+      Object.freeze(Object.prototype);
+      const rows = fromColumns({ keys: ['id', 'constructor', 'toString'], columns: [[1, 2], ['a', 'b'], ['x', 'y']], length: 2 });
+      console.log(JSON.stringify({ rows, own: rows.map((r) => Object.keys(r)), setterCalls }));
+    `;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    assert.deepEqual(JSON.parse(out), {
+      rows: [
+        { id: 1, constructor: 'a', toString: 'x' },
+        { id: 2, constructor: 'b', toString: 'y' },
+      ],
+      own: [
+        ['id', 'constructor', 'toString'],
+        ['id', 'constructor', 'toString'],
+      ],
+      setterCalls: 0,
+    });
   });
 
   it("reads a getter's value, as a clone does", () => {

@@ -186,8 +186,8 @@ export class Dispatcher {
     const first = this.nextBatchId;
     this.nextBatchId += live.length;
     const batches = live.map((_, i) => first + i);
-    const inputs = live.map((segment) => this.wire(segment));
     try {
+      const inputs = live.map((segment) => this.wire(segment));
       worker.handle.send({ type: 'runs', batches, inputs, sentAt: epochNow() });
     } catch {
       // Nothing went: one message each, and send() deals with what fails (a dying worker, an

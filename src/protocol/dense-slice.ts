@@ -5,6 +5,7 @@
  * sides together, than a packed array of the same values. A copy made by pushing is packed, for
  * ~10 ns per input, so a long holey array's slices are copied that way; others are not.
  */
+import { types } from 'node:util';
 import { Serializer } from 'node:v8';
 
 /** The tag V8's serializer writes before a sparse array (a dense one's is 'A'). */
@@ -24,13 +25,23 @@ const probe = new Serializer();
  * empty slice (same elements kind, nothing to clone).
  */
 export function clonesSparse(array: readonly unknown[]): boolean {
-  probe.writeValue(array.slice(0, 0));
+  try {
+    probe.writeValue(array.slice(0, 0));
+  } catch {
+    // An array subclass's species may make something that does not clone: no answer, and the
+    // probe must not keep the bytes it wrote.
+    probe.releaseBuffer();
+    return false;
+  }
   return probe.releaseBuffer()[0] === SPARSE_ARRAY_TAG;
 }
 
-/** Whether a job over `array` copies its slices packed: a long one whose slices clone sparse. */
+/**
+ * Whether a job over `array` copies its slices packed: a long one whose slices clone sparse. Not
+ * a Proxy: its `slice` asks `has` before `get`, and a copy by index would skip that trap.
+ */
 export function packsSlices(array: readonly unknown[]): boolean {
-  return array.length >= PROBE_MIN_LENGTH && clonesSparse(array);
+  return array.length >= PROBE_MIN_LENGTH && !types.isProxy(array) && clonesSparse(array);
 }
 
 /** `array.slice(from, to)`, packed: a hole reads as `undefined`, as the worker would see it. */
