@@ -212,6 +212,99 @@ describe('polyloop over BullMQ when Redis goes away', { skip }, () => {
     assert.match(workerEnd.stderr, /2 jobs in hand come back to the queue when their locks expire/);
   });
 
+  it('Redis frozen for good: worker and collect --follow notice, give up after --redis-down-timeout (exit 3)', async () => {
+    const server = await redis();
+    const name = 'frozen-for-good';
+    const input = inputFile(
+      'frozen-for-good.jsonl',
+      Array.from({ length: 6 }, (_, n) => ({ n, ms: 600_000 })),
+    );
+    await succeeds(['enqueue', ...args(server, name, '-i', input, '--chunk', '1', '-q')]);
+    const timeout = ['--redis-down-timeout', '1500'];
+    const worker = cli([
+      'worker',
+      TASK,
+      ...args(server, name, '--workers', '1', '--prefetch', '2', ...timeout),
+    ]);
+    const collect = cli([
+      'collect',
+      ...args(server, name, '--follow', '--poll', '100', ...timeout),
+    ]);
+    const queue = inspect(server, name);
+    await until('the worker to hold 2 jobs', async () =>
+      (await queue.getJobCounts('active')).active === 2 ? true : undefined,
+    );
+    await letGo(queue);
+    // Stopped, not gone: the connections stay open and ioredis sees no outage.
+    server.freeze(true);
+    const frozenAt = performance.now();
+    try {
+      const [workerEnd, collectEnd] = await Promise.all([
+        exitWithin(worker, PATIENCE_MS, 'worker'),
+        exitWithin(collect, PATIENCE_MS, 'collect --follow'),
+      ]);
+      for (const [what, end] of [
+        ['worker', workerEnd],
+        ['collect', collectEnd],
+      ] as const) {
+        assert.equal(end.code, 3, `${what}:\n${end.stderr}`);
+        assert.match(end.stderr, /has been unreachable since .*: gave up after 1500 ms/, what);
+        assert.doesNotMatch(end.stderr, /\n\s+at /, 'no stack trace');
+        // An unanswered PING counts from when it was sent: not before the timeout, and well
+        // before the 60 s default.
+        const waited = end.at - frozenAt;
+        assert.ok(waited >= 1400 && waited < 30_000, `${what} gave up after ${waited} ms`);
+      }
+      assert.match(workerEnd.stderr, /Redis unreachable since/);
+    } finally {
+      server.freeze(false);
+    }
+  });
+
+  it('Redis frozen for a while: the worker says so, carries on once it answers, nothing lost', async () => {
+    const server = await redis();
+    const name = 'frozen-a-while';
+    const count = 30;
+    const input = inputFile(
+      'frozen-a-while.jsonl',
+      Array.from({ length: count }, (_, n) => ({ n, ms: 100 })),
+    );
+    await succeeds(['enqueue', ...args(server, name, '-i', input, '--chunk', '1', '-q')]);
+    const worker = cli([
+      'worker',
+      TASK,
+      ...args(server, name, '--workers', '1', '--prefetch', '2', '--until-done'),
+      ...['--redis-down-timeout', '60000'],
+    ]);
+    const queue = inspect(server, name);
+    await until('some jobs to finish, with more to go', async () => {
+      const { completed = 0 } = await queue.getJobCounts('completed');
+      return completed >= 2 && completed < count - 6 ? true : undefined;
+    });
+    await letGo(queue);
+    server.freeze(true);
+    try {
+      await until('the worker to notice that Redis does not answer', () =>
+        /Redis unreachable since/.test(worker.stderr()) ? true : undefined,
+      );
+    } finally {
+      server.freeze(false);
+    }
+    await until('the worker to see Redis answer again', () =>
+      /Redis is back: carrying on/.test(worker.stderr()) ? true : undefined,
+    );
+    const done = await exitWithin(worker, PATIENCE_MS, 'worker --until-done');
+    assert.equal(done.code, 0, done.stderr);
+    const collected = await succeeds(['collect', ...args(server, name)]);
+    const records = lines(collected.stdout).map(
+      (line) => JSON.parse(line) as { index: number; value: number },
+    );
+    assert.equal(records.length, count, 'one record per input, none twice');
+    for (const record of records) {
+      assert.deepEqual(record, { index: record.index, value: record.index * 2 });
+    }
+  });
+
   it('SIGTERM while Redis is away: worker and collect --follow exit within seconds (130)', async () => {
     const server = await redis();
     const name = 'signal-down';

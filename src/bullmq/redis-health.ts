@@ -7,6 +7,10 @@
  * command never fails on its own, and neither BullMQ's `close()` (a QUIT, queued like the rest)
  * nor ioredis's `disconnect()` (which, between two reconnection attempts, settles nothing) ends the
  * wait. Giving up therefore means: disconnect, then reject every queued command with the reason.
+ *
+ * A frozen Redis (stopped, or too busy to answer) keeps its connections open, so ioredis sees no
+ * outage: a PING every PING_EVERY_MS on each command connection tells. One unanswered for
+ * SILENT_MS (or for `redisDownTimeout`, if shorter) counts as Redis away since it was sent.
  */
 import type { QueueBase } from 'bullmq';
 import { describeRedis, type QueueTarget } from './connection.js';
@@ -20,6 +24,10 @@ import { nonNegative } from './validate.js';
 export const DEFAULT_REDIS_DOWN_TIMEOUT = 60_000;
 /** How long closing a connection may take before it is cut (a close waits on a live Redis). */
 const CLOSE_WITHIN_MS = 2000;
+/** How often a command connection that seems up is asked for a PING. */
+const PING_EVERY_MS = 1000;
+/** A PING unanswered this long means Redis is not answering (frozen, or stuck on a command). */
+const SILENT_MS = 5000;
 /** The META field the chunked enqueue notes: inputs per job (1 when absent). */
 
 /** The part of an ioredis client this module uses. */
@@ -28,6 +36,7 @@ interface RedisClient {
   on(event: string, listener: () => void): unknown;
   off(event: string, listener: () => void): unknown;
   disconnect(): void;
+  ping(): Promise<unknown>;
   flushQueue?(error: Error): void;
   /** The socket: ioredis's disconnect only ends it, which a frozen server never acknowledges. */
   readonly stream?: { destroy(): void } | undefined;
@@ -61,6 +70,13 @@ export class RedisHealth {
   readonly #timeoutMs: number;
   readonly #options: RedisHealthOptions;
   readonly #clients: RedisClient[] = [];
+  /** The connections asked for PINGs: not a worker's blocking one (its PING waits its turn). */
+  readonly #pinged: RedisClient[] = [];
+  /** When the PING in flight was sent (performance.now()), if one is. */
+  #pingSentAt: number | undefined;
+  /** Away because a PING went unanswered, not because a connection was lost. */
+  #silent = false;
+  #pinger: NodeJS.Timeout | undefined;
   readonly #detach: (() => void)[] = [];
   #downSince: number | undefined;
   #gaveUp: RedisDownError | undefined;
@@ -101,7 +117,10 @@ export class RedisHealth {
 
   /** Watches a BullMQ queue's or worker's connections (call it once connected). */
   async watch(base: QueueBase): Promise<void> {
-    for (const client of await clientsOf(base)) {
+    const clients = await clientsOf(base);
+    if (clients[0]) this.#pinged.push(clients[0]);
+    this.#pinger ??= setInterval(() => this.#ping(), PING_EVERY_MS).unref();
+    for (const client of clients) {
       this.#clients.push(client);
       // 'reconnecting', not 'close': closing a connection on purpose (BullMQ's close) emits
       // 'close' too, but reconnects nothing.
@@ -131,20 +150,60 @@ export class RedisHealth {
   /** Stops watching (before closing the connections, whose close is no outage). */
   dispose(): void {
     this.#disposed = true;
+    clearInterval(this.#pinger);
     this.#clearTimers();
     clearTimeout(this.#stopTimer);
     for (const detach of this.#detach.splice(0)) detach();
   }
 
-  #lost(): void {
+  /** One PING at a time, while Redis seems up; an unanswered one past the limit means away. */
+  #ping(): void {
+    if (this.#disposed || this.#gaveUp) return;
+    const sentAt = this.#pingSentAt;
+    if (sentAt !== undefined) {
+      const silentFor = performance.now() - sentAt;
+      if (!this.#silent && this.#downSince === undefined && silentFor >= this.#silentLimit()) {
+        this.#silent = true;
+        this.#lost(Date.now() - silentFor);
+      }
+      return;
+    }
+    if (this.#downSince !== undefined || this.#pinged.length === 0) return;
+    this.#pingSentAt = performance.now();
+    Promise.all(this.#pinged.map((client) => client.ping())).then(
+      () => this.#answered(),
+      // Cut (given up) or reconnecting: the connection events tell the rest.
+      () => {
+        this.#pingSentAt = undefined;
+        if (this.#silent) {
+          this.#silent = false;
+          this.#back();
+        }
+      },
+    );
+  }
+
+  #answered(): void {
+    this.#pingSentAt = undefined;
+    if (!this.#silent) return;
+    this.#silent = false;
+    this.#back();
+  }
+
+  #silentLimit(): number {
+    return Math.min(SILENT_MS, this.#timeoutMs);
+  }
+
+  #lost(since = Date.now()): void {
     if (this.#disposed || this.#gaveUp || this.#downSince !== undefined) return;
-    this.#downSince = Date.now();
+    this.#downSince = since;
     this.#options.onChange?.(this.#downSince);
     if (this.#stopping) {
       this.#giveUp('stopped');
       return;
     }
-    this.#timer = setTimeout(() => this.#giveUp('timeout'), this.#timeoutMs);
+    const waited = Date.now() - since;
+    this.#timer = setTimeout(() => this.#giveUp('timeout'), Math.max(0, this.#timeoutMs - waited));
     const { tickMs } = this.#options;
     if (tickMs !== undefined) {
       this.#ticker = setInterval(() => this.#options.onChange?.(this.#downSince), tickMs);
@@ -153,8 +212,8 @@ export class RedisHealth {
 
   #back(): void {
     if (this.#disposed || this.#gaveUp || this.#downSince === undefined) return;
-    // Every watched connection must be back.
-    if (this.#clients.some((client) => client.status !== 'ready')) return;
+    // Every watched connection must be back, and answering.
+    if (this.#silent || this.#clients.some((client) => client.status !== 'ready')) return;
     this.#clearTimers();
     this.#downSince = undefined;
     this.#options.onChange?.(undefined);
