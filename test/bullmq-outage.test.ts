@@ -12,9 +12,16 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
+import { clientIds, newClientLooking } from '../bench/queue/redis-clients.ts';
 import { type RestartableRedis, redisSkipReason, startRedis } from './bullmq-redis.ts';
 import { fixture } from './helpers.ts';
-import { CliProcesses, type Running, until as untilIn, writeLines } from './queue-cli.ts';
+import {
+  CliProcesses,
+  type Finished,
+  type Running,
+  until as untilIn,
+  writeLines,
+} from './queue-cli.ts';
 
 const TASK = fileURLToPath(fixture('queue-task.js'));
 /** Every wait gives up after this long: a guard against a hung test, not a pace. */
@@ -78,6 +85,58 @@ describe('polyloop over BullMQ when Redis goes away', { skip }, () => {
     ...more,
   ];
   const lines = (text: string) => text.split('\n').filter((line) => line !== '');
+
+  /**
+   * The scene of the outage tests below: a fresh Redis, six jobs of 10 minutes each, a worker
+   * holding two of them and `collect --follow` connected and looking, the test's own look gone.
+   */
+  async function holdingTwo(
+    name: string,
+    extra: { worker?: string[]; collect?: string[] } = {},
+  ): Promise<{ server: RestartableRedis; worker: Running; collect: Running }> {
+    const server = await redis();
+    const input = inputFile(
+      `${name}.jsonl`,
+      Array.from({ length: 6 }, (_, n) => ({ n, ms: 600_000 })),
+    );
+    await succeeds(['enqueue', ...args(server, name, '-i', input, '--chunk', '1', '-q')]);
+    const worker = cli([
+      'worker',
+      TASK,
+      ...args(server, name, '--workers', '1', '--prefetch', '2', ...(extra.worker ?? [])),
+    ]);
+    const queue = inspect(server, name);
+    await until('the worker to hold 2 jobs', async () =>
+      (await queue.getJobCounts('active')).active === 2 ? true : undefined,
+    );
+    // Started once the worker is in: an outage before collect has connected would be a failed
+    // start (exit 2), not the outage the test is about.
+    const before = await clientIds(queue);
+    const collect = cli([
+      'collect',
+      ...args(server, name, '--follow', '--poll', '100', ...(extra.collect ?? [])),
+    ]);
+    await until('collect to connect and look at the queue', async () =>
+      (await newClientLooking(queue, before)) ? true : undefined,
+    );
+    await letGo(queue);
+    return { server, worker, collect };
+  }
+
+  /** Both ended with exit 3 and one line saying why, not before `timeoutMs` after `since`. */
+  function assertGaveUp(ends: Record<string, Finished>, timeoutMs: number, since: number): void {
+    for (const [what, end] of Object.entries(ends)) {
+      assert.equal(end.code, 3, `${what}:\n${end.stderr}`);
+      const errors = lines(end.stderr).filter((line) => /unreachable since .*gave up/.test(line));
+      assert.equal(errors.length, 1, `${what}: one line saying why:\n${end.stderr}`);
+      assert.match(errors[0]!, /Redis at redis:\/\/127\.0\.0\.1:\d+\/? has been unreachable since/);
+      assert.match(errors[0]!, new RegExp(`gave up after ${timeoutMs} ms`));
+      assert.doesNotMatch(end.stderr, /\n\s+at /, 'no stack trace');
+      // Not before the timeout; well before the 60 s default.
+      const waited = end.at - since;
+      assert.ok(waited >= timeoutMs - 100 && waited < 30_000, `${what} gave up after ${waited} ms`);
+    }
+  }
 
   it('Redis restarted with its data (appendonly): every index is collected once, right values', async () => {
     const server = await redis({ appendonly: true });
@@ -167,74 +226,27 @@ describe('polyloop over BullMQ when Redis goes away', { skip }, () => {
   });
 
   it('Redis gone for good: worker and collect --follow give up after --redis-down-timeout (exit 3)', async () => {
-    const server = await redis();
-    const name = 'gone';
-    const input = inputFile(
-      'gone.jsonl',
-      Array.from({ length: 6 }, (_, n) => ({ n, ms: 600_000 })),
-    );
-    await succeeds(['enqueue', ...args(server, name, '-i', input, '--chunk', '1', '-q')]);
     const timeout = ['--redis-down-timeout', '1500'];
-    const worker = cli([
-      'worker',
-      TASK,
-      ...args(server, name, '--workers', '1', '--prefetch', '2', ...timeout),
-    ]);
-    const collect = cli([
-      'collect',
-      ...args(server, name, '--follow', '--poll', '100', ...timeout),
-    ]);
-    const queue = inspect(server, name);
-    await until('the worker to hold 2 jobs', async () =>
-      (await queue.getJobCounts('active')).active === 2 ? true : undefined,
-    );
-    await letGo(queue);
+    const { server, worker, collect } = await holdingTwo('gone', {
+      worker: timeout,
+      collect: timeout,
+    });
     await server.kill('SIGKILL');
     const killedAt = performance.now();
     const [workerEnd, collectEnd] = await Promise.all([
       exitWithin(worker, PATIENCE_MS, 'worker'),
       exitWithin(collect, PATIENCE_MS, 'collect --follow'),
     ]);
-    for (const [what, end] of [
-      ['worker', workerEnd],
-      ['collect', collectEnd],
-    ] as const) {
-      assert.equal(end.code, 3, `${what}:\n${end.stderr}`);
-      const errors = lines(end.stderr).filter((line) => /unreachable since .*gave up/.test(line));
-      assert.equal(errors.length, 1, `${what}: one line saying why:\n${end.stderr}`);
-      assert.match(errors[0]!, /Redis at redis:\/\/127\.0\.0\.1:\d+\/? has been unreachable since/);
-      assert.match(errors[0]!, /gave up after 1500 ms/);
-      assert.doesNotMatch(end.stderr, /\n\s+at /, 'no stack trace');
-      // Not before the timeout; well before the 60 s default.
-      const waited = end.at - killedAt;
-      assert.ok(waited >= 1400 && waited < 30_000, `${what} gave up after ${waited} ms`);
-    }
+    assertGaveUp({ worker: workerEnd, collect: collectEnd }, 1500, killedAt);
     assert.match(workerEnd.stderr, /2 jobs in hand come back to the queue when their locks expire/);
   });
 
   it('Redis frozen for good: worker and collect --follow notice, give up after --redis-down-timeout (exit 3)', async () => {
-    const server = await redis();
-    const name = 'frozen-for-good';
-    const input = inputFile(
-      'frozen-for-good.jsonl',
-      Array.from({ length: 6 }, (_, n) => ({ n, ms: 600_000 })),
-    );
-    await succeeds(['enqueue', ...args(server, name, '-i', input, '--chunk', '1', '-q')]);
     const timeout = ['--redis-down-timeout', '1500'];
-    const worker = cli([
-      'worker',
-      TASK,
-      ...args(server, name, '--workers', '1', '--prefetch', '2', ...timeout),
-    ]);
-    const collect = cli([
-      'collect',
-      ...args(server, name, '--follow', '--poll', '100', ...timeout),
-    ]);
-    const queue = inspect(server, name);
-    await until('the worker to hold 2 jobs', async () =>
-      (await queue.getJobCounts('active')).active === 2 ? true : undefined,
-    );
-    await letGo(queue);
+    const { server, worker, collect } = await holdingTwo('frozen-for-good', {
+      worker: timeout,
+      collect: timeout,
+    });
     // Stopped, not gone: the connections stay open and ioredis sees no outage.
     server.freeze(true);
     const frozenAt = performance.now();
@@ -243,18 +255,8 @@ describe('polyloop over BullMQ when Redis goes away', { skip }, () => {
         exitWithin(worker, PATIENCE_MS, 'worker'),
         exitWithin(collect, PATIENCE_MS, 'collect --follow'),
       ]);
-      for (const [what, end] of [
-        ['worker', workerEnd],
-        ['collect', collectEnd],
-      ] as const) {
-        assert.equal(end.code, 3, `${what}:\n${end.stderr}`);
-        assert.match(end.stderr, /has been unreachable since .*: gave up after 1500 ms/, what);
-        assert.doesNotMatch(end.stderr, /\n\s+at /, 'no stack trace');
-        // An unanswered PING counts from when it was sent: not before the timeout, and well
-        // before the 60 s default.
-        const waited = end.at - frozenAt;
-        assert.ok(waited >= 1400 && waited < 30_000, `${what} gave up after ${waited} ms`);
-      }
+      // An unanswered PING counts from when it was sent.
+      assertGaveUp({ worker: workerEnd, collect: collectEnd }, 1500, frozenAt);
       assert.match(workerEnd.stderr, /Redis unreachable since/);
     } finally {
       server.freeze(false);
@@ -306,24 +308,7 @@ describe('polyloop over BullMQ when Redis goes away', { skip }, () => {
   });
 
   it('SIGTERM while Redis is away: worker and collect --follow exit within seconds (130)', async () => {
-    const server = await redis();
-    const name = 'signal-down';
-    const input = inputFile(
-      'signal-down.jsonl',
-      Array.from({ length: 6 }, (_, n) => ({ n, ms: 600_000 })),
-    );
-    await succeeds(['enqueue', ...args(server, name, '-i', input, '--chunk', '1', '-q')]);
-    const worker = cli([
-      'worker',
-      TASK,
-      ...args(server, name, '--workers', '1', '--prefetch', '2'),
-    ]);
-    const collect = cli(['collect', ...args(server, name, '--follow', '--poll', '100', '-q')]);
-    const queue = inspect(server, name);
-    await until('the worker to hold 2 jobs', async () =>
-      (await queue.getJobCounts('active')).active === 2 ? true : undefined,
-    );
-    await letGo(queue);
+    const { server, worker, collect } = await holdingTwo('signal-down', { collect: ['-q'] });
     await server.kill('SIGKILL');
     await until('the worker to notice that Redis is away', () =>
       /Redis unreachable since/.test(worker.stderr()) ? true : undefined,
@@ -347,24 +332,7 @@ describe('polyloop over BullMQ when Redis goes away', { skip }, () => {
   });
 
   it('a second SIGTERM exits within a second, even with Redis frozen mid-stop', async () => {
-    const server = await redis();
-    const name = 'frozen';
-    const input = inputFile(
-      'frozen.jsonl',
-      Array.from({ length: 6 }, (_, n) => ({ n, ms: 600_000 })),
-    );
-    await succeeds(['enqueue', ...args(server, name, '-i', input, '--chunk', '1', '-q')]);
-    const worker = cli([
-      'worker',
-      TASK,
-      ...args(server, name, '--workers', '1', '--prefetch', '2'),
-    ]);
-    const collect = cli(['collect', ...args(server, name, '--follow', '--poll', '100', '-q')]);
-    const queue = inspect(server, name);
-    await until('the worker to hold 2 jobs', async () =>
-      (await queue.getJobCounts('active')).active === 2 ? true : undefined,
-    );
-    await letGo(queue);
+    const { server, worker, collect } = await holdingTwo('frozen', { collect: ['-q'] });
     // Connections stay open but nothing answers: the stop's hand-backs would wait forever.
     server.freeze(true);
     worker.child.kill('SIGTERM');

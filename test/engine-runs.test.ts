@@ -8,17 +8,13 @@ import type { StartWorker } from '../dist/backends/worker-handle.js';
 import { Engine } from '../dist/core/engine.js';
 import type { JobSink } from '../dist/core/job.js';
 import { resolveOptions } from '../dist/options.js';
-import { fromColumns } from '../dist/protocol/columns.js';
-import type { MainToChannel, WireValues, WorkerToMain } from '../dist/protocol/messages.js';
+import { fromWire } from '../dist/protocol/columns.js';
+import type { MainToChannel, WorkerToMain } from '../dist/protocol/messages.js';
 
 interface Sent {
   readonly batch: number;
   readonly inputs: unknown[];
 }
-
-/** A batch's inputs as a worker reads them. */
-const arrived = (inputs: WireValues): unknown[] =>
-  Array.isArray(inputs) ? inputs : fromColumns(inputs);
 
 /** One stand-in worker: ready at once; keeps what it is sent; answers when told to. */
 function standIn() {
@@ -34,10 +30,10 @@ function standIn() {
       setKeepAlive: () => {},
       send(message: MainToChannel) {
         if (message.type === 'run')
-          sent.push({ batch: message.batch, inputs: arrived(message.inputs) });
+          sent.push({ batch: message.batch, inputs: fromWire(message.inputs) });
         if (message.type === 'runs') {
           message.batches.forEach((batch, i) => {
-            sent.push({ batch, inputs: arrived(message.inputs[i]!) });
+            sent.push({ batch, inputs: fromWire(message.inputs[i]!) });
           });
         }
       },

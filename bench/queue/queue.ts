@@ -45,6 +45,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { type RedisServer, startRedis } from '../../test/bullmq-redis.ts';
+import { clientIds, newClientLooking } from './redis-clients.ts';
 
 const TASK = fileURLToPath(new URL('./queue-task.js', import.meta.url));
 // GNU time measures a command's CPU, its threads included, and its peak RSS; without it the CPU
@@ -92,8 +93,6 @@ const STARTS: readonly Start[] = ['cold', 'waiting'];
 const READY_WITHIN_MS = 60_000;
 /** How often Redis is asked whether they are ready. */
 const READY_POLL_MS = 10;
-/** What a connection sends before any command of its own: ioredis's ready check and handshake. */
-const HANDSHAKE = new Set(['NULL', 'info', 'select', 'auth', 'hello']);
 
 /** What GNU time says of one process. */
 interface Usage {
@@ -355,7 +354,7 @@ async function measureQueue(input: string, contestant: Contestant): Promise<Samp
       // The probe's own connection is among them.
       const before = await clientIds(probe);
       collect = startCollect();
-      await untilReady(() => collectLooking(probe, before), [collect]);
+      await untilReady(() => newClientLooking(probe, before), [collect]);
       workerRuns = startWorkers();
       await untilReady(() => workersWaiting(probe, machines), [collect, ...workerRuns]);
     } finally {
@@ -399,34 +398,6 @@ async function measureQueue(input: string, contestant: Contestant): Promise<Samp
     load,
     others,
   };
-}
-
-/** The ids of the clients connected to Redis now. */
-async function clientIds(queue: Queue): Promise<Set<string>> {
-  return new Set(clientList(await clientListText(queue)).map((c) => c.id ?? ''));
-}
-
-async function clientListText(queue: Queue): Promise<string> {
-  return (await queue.client).clientList();
-}
-
-/** CLIENT LIST as one record of fields per connection. */
-function clientList(text: string): Record<string, string>[] {
-  return text
-    .trim()
-    .split('\n')
-    .map((line) => Object.fromEntries(line.split(' ').map((kv) => kv.split(/=(.*)/s, 2))));
-}
-
-/**
- * Whether a connection that was not there `before` has sent a command of its own: collect, the
- * only process started meanwhile, has loaded BullMQ, connected and looked at the queue.
- */
-async function collectLooking(probe: Queue, before: Set<string>): Promise<boolean> {
-  return clientList(await clientListText(probe)).some(
-    (c) =>
-      !before.has(c.id ?? '') && !HANDSHAKE.has(c.cmd ?? 'NULL') && !c.cmd?.startsWith('client'),
-  );
 }
 
 /**

@@ -170,20 +170,12 @@ export class RedisHealth {
     }
     if (this.#downSince !== undefined || this.#pinged.length === 0) return;
     this.#pingSentAt = performance.now();
-    Promise.all(this.#pinged.map((client) => client.ping())).then(
-      () => this.#answered(),
-      // Cut (given up) or reconnecting: the connection events tell the rest.
-      () => {
-        this.#pingSentAt = undefined;
-        if (this.#silent) {
-          this.#silent = false;
-          this.#back();
-        }
-      },
-    );
+    // Answered, or failed (cut, or reconnecting: the connection events tell the rest).
+    const ended = () => this.#pingEnded();
+    Promise.all(this.#pinged.map((client) => client.ping())).then(ended, ended);
   }
 
-  #answered(): void {
+  #pingEnded(): void {
     this.#pingSentAt = undefined;
     if (!this.#silent) return;
     this.#silent = false;

@@ -240,10 +240,11 @@ export class Dispatcher {
     const { job, inputs, attempts } = segment;
     const id = this.nextBatchId++;
     try {
+      const wire = this.wire(segment);
       worker.handle.send(
         hasSuspects(segment)
-          ? { type: 'run', batch: id, inputs: this.wire(segment), sentAt: epochNow(), track: true }
-          : { type: 'run', batch: id, inputs: this.wire(segment), sentAt: epochNow() },
+          ? { type: 'run', batch: id, inputs: wire, sentAt: epochNow(), track: true }
+          : { type: 'run', batch: id, inputs: wire, sentAt: epochNow() },
       );
     } catch {
       if (!worker.handle.connected) {

@@ -87,6 +87,11 @@ function columnsOf(values: readonly unknown[]): Columns | undefined {
   return { keys, columns, length };
 }
 
+/** Values as they travelled (a list, or columns), as a list. */
+export function fromWire(values: unknown[] | Columns): unknown[] {
+  return Array.isArray(values) ? values : fromColumns(values);
+}
+
 /** The objects `toColumns` was given, rebuilt. */
 export function fromColumns(wire: Columns): unknown[] {
   const { keys, columns, length } = wire;

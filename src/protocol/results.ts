@@ -6,7 +6,7 @@
  * offsets in that batch, `values` their values position by position, as columns when they are
  * flat objects: see columns.ts); failures are rare and carry one object each.
  */
-import { fromColumns, toColumns } from './columns.js';
+import { fromWire, toColumns } from './columns.js';
 import type { ResultsMessage, TaskFailure } from './messages.js';
 import { type SerializedError, serializeError } from './serialize-error.js';
 
@@ -98,7 +98,7 @@ function postOneByOne(message: ResultsMessage, post: (message: ResultsMessage) =
   const failures = [...message.failures];
   const { okBatches, okOffsets } = message;
   // Columns hold primitives only, which always clone: what failed is in a plain list.
-  const values = Array.isArray(message.values) ? message.values : fromColumns(message.values);
+  const values = fromWire(message.values);
   let i = 0;
   for (let run = 0; run < okBatches.length; run += 2) {
     const batch = okBatches[run]!;
@@ -151,7 +151,7 @@ export function readResults<Batch>(
   ) => void,
 ): void {
   const { okBatches, okOffsets, failures } = message;
-  const values = Array.isArray(message.values) ? message.values : fromColumns(message.values);
+  const values = fromWire(message.values);
   let from = 0;
   for (let run = 0; run < okBatches.length; run += 2) {
     const batch = batches.get(okBatches[run]!);

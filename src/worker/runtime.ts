@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { epochNow } from '../epoch-now.js';
-import { fromColumns } from '../protocol/columns.js';
+import { fromWire } from '../protocol/columns.js';
 import type { MainToWorker, WorkerInit } from '../protocol/messages.js';
 import { postResults, ResultWriter } from '../protocol/results.js';
 import { serializeError } from '../protocol/serialize-error.js';
@@ -93,7 +93,7 @@ export class WorkerRuntime {
       case 'run':
         this.runBatch(
           message.batch,
-          Array.isArray(message.inputs) ? message.inputs : fromColumns(message.inputs),
+          fromWire(message.inputs),
           message.sentAt,
           message.track === true,
         );
