@@ -35,8 +35,11 @@ export class CliProcesses {
   /** `patienceMs`: how long any of them may take; a guard against a hung test, not a pace. */
   constructor(private readonly patienceMs: number) {}
 
-  start(args: string[]): Running {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `stdin`: the test writes the process's standard input (`child.stdin`). */
+  start(args: string[], { stdin = false } = {}): Running {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
     this.children.add(child);
     let stdout = '';
     let stderr = '';
