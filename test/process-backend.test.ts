@@ -47,6 +47,21 @@ describe("backend: 'process'", () => {
     }
   });
 
+  it('flat objects cross to and from a child process as columns, arriving as a clone makes them', async () => {
+    const pool = new Pool(fixture('echo.js'), { workers: 1, backend: 'process' });
+    try {
+      const inputs = new Array<unknown>(600);
+      for (let i = 0; i < inputs.length; i++) {
+        inputs[i] = { i, name: `n${i}`, none: null, big: BigInt(i), zero: i === 9 ? -0 : 0 };
+      }
+      const outputs = await pool.map(inputs);
+      assert.deepEqual(outputs, structuredClone(inputs));
+      assert.ok(Object.is((outputs[9] as { zero: number }).zero, -0));
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('survives a native crash (SIGSEGV): retries, then WorkerCrashedError naming the signal', async () => {
     const pool = new Pool(fixture('control.js'), { workers: 2, backend: 'process', retries: 1 });
     try {
