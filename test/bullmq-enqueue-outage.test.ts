@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { type RestartableRedis, redisSkipReason, startRedis } from './bullmq-redis.ts';
-import { CliProcesses, type Running, until as untilIn } from './queue-cli.ts';
+import { CliProcesses, letGo, QueueLooks, type Running, until as untilIn } from './queue-cli.ts';
 
 /** Every wait gives up after this long: a guard against a hung test, not a pace. */
 const PATIENCE_MS = 60_000;
@@ -17,25 +17,19 @@ const INPUTS = 5;
 describe('polyloop enqueue when Redis goes away mid-enqueue', { skip: redisSkipReason() }, () => {
   const processes = new CliProcesses(PATIENCE_MS);
   const servers: RestartableRedis[] = [];
-  const queues: Queue[] = [];
+  const looks = new QueueLooks();
 
   afterEach(async () => {
     processes.killAll();
     for (const server of servers) server.freeze(false);
-    await Promise.all(queues.splice(0).map(async (queue) => (await queue.client).disconnect()));
+    await looks.letGoAll();
     await Promise.all(servers.splice(0).map((server) => server.stop()));
   });
 
   const until = <T>(what: string, check: () => Promise<T | undefined> | T | undefined) =>
     untilIn(what, check, PATIENCE_MS);
 
-  /** A look at the queue that fails, rather than waits, while Redis is away. */
-  function inspect(server: RestartableRedis, name: string): Queue {
-    const queue = new Queue(name, { connection: { url: server.url, maxRetriesPerRequest: 1 } });
-    queue.on('error', () => {});
-    queues.push(queue);
-    return queue;
-  }
+  const inspect = (server: RestartableRedis, name: string): Queue => looks.open(server.url, name);
 
   async function jobsIn(queue: Queue): Promise<number> {
     const counts = await queue.getJobCounts();
@@ -65,7 +59,7 @@ describe('polyloop enqueue when Redis goes away mid-enqueue', { skip: redisSkipR
     await until('the first job to be added', async () =>
       (await jobsIn(queue)) === 1 ? true : undefined,
     );
-    (await queue.client).disconnect();
+    await letGo(queue);
     return { server, enqueue };
   }
 

@@ -11,13 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { clientIds, newClientLooking } from '../bench/queue/redis-clients.ts';
 import { type RestartableRedis, redisSkipReason, startRedis } from './bullmq-redis.ts';
 import { fixture } from './helpers.ts';
 import {
   CliProcesses,
   type Finished,
+  letGo,
+  QueueLooks,
   type Running,
   until as untilIn,
   writeLines,
@@ -33,7 +35,7 @@ describe('polyloop over BullMQ when Redis goes away', { skip }, () => {
   let dir: string;
   const processes = new CliProcesses(PATIENCE_MS);
   const servers: RestartableRedis[] = [];
-  const queues: Queue[] = [];
+  const looks = new QueueLooks();
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'polyloop-outage-'));
@@ -41,7 +43,7 @@ describe('polyloop over BullMQ when Redis goes away', { skip }, () => {
 
   afterEach(async () => {
     processes.killAll();
-    await Promise.all(queues.splice(0).map(letGo));
+    await looks.letGoAll();
     await Promise.all(servers.splice(0).map((server) => server.stop()));
   });
 
@@ -60,18 +62,7 @@ describe('polyloop over BullMQ when Redis goes away', { skip }, () => {
     processes.exitWithin(running, ms, what);
   const succeeds = (args: string[]) => processes.succeeds(args);
 
-  function inspect(server: RestartableRedis, name: string): Queue {
-    // No retries per request: a look while Redis is away fails instead of waiting.
-    const queue = new Queue(name, { connection: { url: server.url, maxRetriesPerRequest: 1 } });
-    queue.on('error', () => {});
-    queues.push(queue);
-    return queue;
-  }
-
-  /** Drops a look-up queue's connection at once (its close would wait on a Redis gone). */
-  async function letGo(queue: Queue): Promise<void> {
-    (await queue.client).disconnect();
-  }
+  const inspect = (server: RestartableRedis, name: string): Queue => looks.open(server.url, name);
 
   const inputFile = (name: string, lines: unknown[]) => writeLines(dir, name, lines);
   const until = <T>(what: string, check: () => Promise<T | undefined> | T | undefined) =>

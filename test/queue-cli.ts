@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
@@ -119,4 +120,28 @@ export async function until<T>(
     }
     await sleep(50);
   }
+}
+
+/**
+ * The test's own looks at queues, on connections that fail a command rather than wait while
+ * Redis is away (no retries per request), dropped at once when done.
+ */
+export class QueueLooks {
+  private readonly queues: Queue[] = [];
+
+  open(url: string, name: string): Queue {
+    const queue = new Queue(name, { connection: { url, maxRetriesPerRequest: 1 } });
+    queue.on('error', () => {});
+    this.queues.push(queue);
+    return queue;
+  }
+
+  async letGoAll(): Promise<void> {
+    await Promise.all(this.queues.splice(0).map(letGo));
+  }
+}
+
+/** Drops a look's connection at once (its close would wait on a Redis gone). */
+export async function letGo(queue: Queue): Promise<void> {
+  (await queue.client).disconnect();
 }
